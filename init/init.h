@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init/'s internal interface: options, the signal table, job 1. Nothing
+ * outside init/ includes this header.
+ */
+#ifndef MINIT_INIT_H
+#define MINIT_INIT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#include "init/err.h"
+
+#define INIT_NSIG 65 /* signals 1..64 */
+
+enum init_action {
+    INIT_OPTS_RUN = 0, /* go on */
+    INIT_OPTS_HELP,    /* --help printed: exit 0 */
+    INIT_OPTS_VERSION, /* --version printed: exit 0 */
+};
+
+struct init_opts {
+    bool subreaper;              /* -s, MINIT_SUBREAPER, TINI_SUBREAPER */
+    bool pgroup;                 /* -g, TINI_KILL_PROCESS_GROUP */
+    bool warn_reap;              /* -w */
+    bool check;                  /* -n */
+    bool as_tini;                /* invoked as tini or docker-init */
+    uint8_t remap[32];           /* -e: bitmap of exit codes that become 0 */
+    int pdeathsig;               /* -p, 0 = none */
+    int rewrite[INIT_NSIG];      /* -r: signal -> signal to send, 0 = drop */
+    int64_t grace_ms;            /* -t, -1 = none */
+    int verbose;                 /* -v count */
+    const char *config;          /* -c */
+    const char *socket;          /* -S */
+    char **argv;                 /* the program and its arguments */
+};
+
+/*
+ * Parses argv and the environment into *o. Options stop at "--" or at the
+ * first non-option. Returns INIT_OPTS_RUN, HELP or VERSION (after printing
+ * to stdout), or -1 with a message naming the flag in *e (exit 2).
+ */
+int init_opts_parse(struct init_opts *o, int argc, char **argv, struct mi_err *e);
+
+/* The usage text, for --help. */
+void init_opts_usage(int fd, bool as_tini);
+
+/* Log level from MINIT_LOG_LEVEL / TINI_VERBOSITY and -v. */
+int init_opts_log_level(const struct init_opts *o);
+
+/*
+ * The signal table (signals.c). What minit does with each signal, per job.
+ */
+enum init_sig_action {
+    INIT_SIG_NONE = 0,    /* not caught (KILL, STOP, glibc's 32 and 33) */
+    INIT_SIG_REAP,        /* SIGCHLD: libev's reaper */
+    INIT_SIG_FORWARD,     /* job 1: send on to the program */
+    INIT_SIG_FORWARD_STOP /* job 1: send on, then stop minit (job control) */
+};
+
+struct init_signals;
+typedef void init_signal_fn(void *data, int sig, pid_t sender);
+
+/* Blocks every signal minit handles (before anything is spawned, so none is
+ * lost). Setup only. */
+void init_signals_block(void);
+
+/* The table's row for sig in job 1. */
+enum init_sig_action init_signal_action(int sig);
+
+/* Opens one signalfd for every handled signal but SIGCHLD (which is libev's)
+ * and watches it. `fn` is called for each signal read, except signals minit
+ * sent itself (a SIGPIPE from its own write to a closed pipe, say). */
+int init_signals_start(struct ev_loop *loop, init_signal_fn *fn, void *data, struct mi_err *e);
+
+/*
+ * Job 1 (pid1.c): watch the program `pid`, forward signals to it, reap
+ * everything, and return minit's exit status once it is gone. A non-zero
+ * pending_sig is forwarded first (the parent died before -p was armed).
+ */
+int init_pid1_run(struct ev_loop *loop, const struct init_opts *o, pid_t pid, int pending_sig);
+
+/* Exit status for a wait status, after -e remapping. */
+int init_exit_status(const struct init_opts *o, int wstatus);
+
+#endif

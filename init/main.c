@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main(): process setup in a fixed order, options, the one libev loop, and
+ * the hand-over to the job. Before ev_run this file may fail fast with
+ * mi_die() and DESIGN.md's exit codes; after it, nothing exits but main's
+ * return.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "init/init.h"
+#include "init/log.h"
+#include "init/parse.h"
+#include "init/sys.h"
+#include "supervisor/supervisor.h"
+
+extern char **environ;
+
+/* libev calls this instead of abort() on a failed syscall it cannot handle:
+ * log it; the loop goes on, since dying would kill the container. */
+static void
+loop_syserr_cb(const char *msg)
+{
+    mi_log(MI_LOG_ERROR, "internal error: event loop: %s: %s", msg, strerror(errno));
+}
+
+/* libev's allocator hook: on failure retry never; log and return NULL so
+ * that libev reports it instead of aborting. */
+static void *
+loop_alloc(void *ptr, long size)
+{
+    void *r;
+
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    r = realloc(ptr, (size_t)size);
+    if (r == NULL) {
+        mi_log(MI_LOG_ERROR, "internal error: out of memory (%ld bytes)", size);
+    }
+    return r;
+}
+
+/*
+ * Steps 1-3 of STYLE.md's setup order: stdio open, SIGCHLD at its default
+ * (an inherited SIG_IGN would make the kernel reap for us and waitpid fail),
+ * every handled signal blocked. SIGPIPE is among the blocked ones, so a
+ * write to a closed pipe returns EPIPE and the signal is dropped as minit's
+ * own; the program gets every disposition reset by sv_spawn.
+ */
+static void
+setup_process(void)
+{
+    struct sigaction sa;
+
+    if (sys_sanitize_stdio() < 0) {
+        /* Nothing can even report it. */
+        _exit(125);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    init_signals_block();
+}
+
+/* Returns the signal to forward at once if the parent is already gone. */
+static int
+setup_pdeathsig(const struct init_opts *o, pid_t ppid)
+{
+    if (o->pdeathsig == 0) {
+        return 0;
+    }
+    if (prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0) {
+        mi_die(2, "-p: unable to set the parent-death signal: %s", strerror(errno));
+    }
+    return getppid() != ppid ? o->pdeathsig : 0;
+}
+
+static void
+setup_subreaper(const struct init_opts *o)
+{
+    if (getpid() == 1) {
+        return;
+    }
+    if (o->subreaper) {
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+            mi_die(2, "-s: unable to become a child subreaper: %s", strerror(errno));
+        }
+        return;
+    }
+    mi_log(MI_LOG_WARNING, "not PID 1 and not a child subreaper: zombie reaping won't work "
+                           "for orphans (use -s or MINIT_SUBREAPER=1)");
+}
+
+static int
+spawn_exit_code(int errnum)
+{
+    return errnum == ENOENT || errnum == ENOTDIR || errnum == ENAMETOOLONG ? 127 : 126;
+}
+
+static int
+run_program(struct init_opts *o, int pending_sig)
+{
+    struct sv_exec x = {.argv = o->argv, .envp = environ, .own_pgroup = true};
+    struct ev_loop *loop;
+    struct mi_err e = {0};
+    pid_t pid;
+
+    /* Hand the terminal to the program's group only when minit holds it:
+     * a background minit must not steal the foreground. */
+    x.take_terminal = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    pid = sv_spawn(&x, &e);
+    if (pid < 0) {
+        int code = spawn_exit_code(e.errnum);
+
+        mi_err_log(&e);
+        return code;
+    }
+    /* The program keeps the cwd it was given; minit lets go of it so it
+     * pins no mount (catatonit #28). Inherited fds were the program's to
+     * have; minit's own copies could keep a pipe from reaching EOF. */
+    if (chdir("/") < 0) {
+        mi_log(MI_LOG_DEBUG, "unable to chdir to /: %m");
+    }
+    mi_log_reset();
+    sys_close_range(3, ~0U, 0);
+
+    ev_set_syserr_cb(loop_syserr_cb);
+    ev_set_allocator(loop_alloc);
+    loop = ev_default_loop(EVFLAG_SIGNALFD | EVFLAG_NOENV | EVBACKEND_EPOLL);
+    if (loop == NULL) {
+        /* Cannot watch it: the least harm is to become it. */
+        mi_log(MI_LOG_ERROR, "unable to create the event loop");
+        return 125;
+    }
+    return init_pid1_run(loop, o, pid, pending_sig);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct init_opts o;
+    struct mi_err e = {0};
+    pid_t ppid = getppid();
+    int pending_sig;
+    int r;
+
+    setup_process();
+    r = init_opts_parse(&o, argc, argv, &e);
+    if (r < 0) {
+        mi_die(2, "%s", e.msg);
+    }
+    if (r != INIT_OPTS_RUN) {
+        return 0;
+    }
+    mi_log_level = init_opts_log_level(&o);
+    pending_sig = setup_pdeathsig(&o, ppid);
+    setup_subreaper(&o);
+    if (o.config != NULL) {
+        mi_die(2, "-c: services mode is not built yet");
+    }
+    return run_program(&o, pending_sig);
+}
