@@ -42,7 +42,7 @@ SV_SRCS    := supervisor/spawn.c
 SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS)
 OBJS       := $(SRCS:%.c=$(O)/%.o)
 
-UNIT_TESTS := test_init_parse test_init_opts test_base_log test_init_signals
+UNIT_TESTS := test_init_parse test_init_opts test_base_log
 UNIT_BINS  := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 HELPER     := $(O)/tests/helper/minit-helper
 

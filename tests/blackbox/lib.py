@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: MIT
+"""Black-box test library: runs the real minit binary, as PID 1 of a fresh
+pid namespace (unshare --pid --fork --mount-proc) or as an ordinary process,
+and reports TAP. Synchronises on pipes and on /proc state with deadlines,
+never on bare sleeps. Every process a test starts is killed at the end."""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+MINIT = os.environ.get("MINIT") or os.path.abspath("build/minit")
+HELPER = os.environ.get("HELPER") or os.path.abspath("build/tests/helper/minit-helper")
+MUST_WORK = os.environ.get("MINIT_MUST_WORK") == "1"
+ROOT = os.geteuid() == 0
+
+_n = 0
+_failed = 0
+_live = []
+
+
+def ok(cond, name, diag=None):
+    global _n, _failed
+    _n += 1
+    if cond:
+        print(f"ok {_n} - {name}")
+    else:
+        _failed += 1
+        print(f"not ok {_n} - {name}")
+        if diag is not None:
+            for line in str(diag).splitlines()[:40]:
+                print(f"#   {line}")
+    sys.stdout.flush()
+    return cond
+
+
+def eq(got, want, name):
+    return ok(got == want, name, f"got {got!r}, want {want!r}")
+
+
+def skip(name, reason):
+    global _n
+    if MUST_WORK:
+        ok(False, name, f"skipped but MINIT_MUST_WORK=1: {reason}")
+        return
+    _n += 1
+    print(f"ok {_n} - {name} # SKIP {reason}")
+
+
+def done():
+    for p in list(_live):
+        p.kill()
+    print(f"1..{_n}")
+    sys.stdout.flush()
+    sys.exit(1 if _failed else 0)
+
+
+def ns_prefix():
+    """unshare prefix that makes the next program PID 1 of a new pid ns."""
+    pre = ["unshare", "--pid", "--fork", "--mount-proc"]
+    if not ROOT:
+        pre += ["--user", "--map-root-user"]
+    return pre
+
+
+def can_unshare():
+    try:
+        r = subprocess.run(ns_prefix() + ["true"], timeout=10,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return r.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def __repr__(self):
+        return f"rc={self.rc}\nstdout={self.out[-2000:]!r}\nstderr={self.err[-2000:]!r}"
+
+
+def run(argv, pid1=True, timeout=30, env=None, stdin=subprocess.DEVNULL,
+        input=None, preexec=None, pass_fds=(), cwd=None, minit=None):
+    """Runs minit ARGV to completion; returns Result. rc -1 on timeout."""
+    cmd = (ns_prefix() if pid1 else []) + [minit or MINIT] + list(argv)
+
+    def pre():
+        os.setpgid(0, 0)
+        if preexec:
+            preexec()
+
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else stdin,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         preexec_fn=pre, pass_fds=pass_fds, cwd=cwd)
+    try:
+        out, err = p.communicate(input=input.encode() if input is not None else None,
+                                 timeout=timeout)
+        return Result(p.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+    except subprocess.TimeoutExpired:
+        _killpg(p.pid)
+        out, err = p.communicate()
+        return Result(-1, out.decode(errors="replace"), err.decode(errors="replace") + "\n[TIMEOUT]")
+
+
+def _killpg(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        for c in children(todo.pop()):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def proc_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+        return s[s.rindex(")") + 2]
+    except (OSError, ValueError):
+        return None
+
+
+def wait_until(pred, timeout=10.0, interval=0.002):
+    """Polls a condition on kernel state (not a sleep for an event) with a
+    deadline; returns its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(interval)
+
+
+class Minit:
+    """A running minit (as PID 1 by default) whose stdout is a pipe we read
+    line by line with deadlines."""
+
+    def __init__(self, argv, pid1=True, env=None, preexec=None, pass_fds=(),
+                 stderr=subprocess.PIPE, minit=None, stdin=subprocess.DEVNULL):
+        self.cmd = (ns_prefix() if pid1 else []) + [minit or MINIT] + list(argv)
+        self.pid1 = pid1
+
+        def pre():
+            os.setpgid(0, 0)
+            if preexec:
+                preexec()
+
+        self.p = subprocess.Popen(self.cmd, stdin=stdin, stdout=subprocess.PIPE,
+                                  stderr=stderr, env=env, preexec_fn=pre,
+                                  pass_fds=pass_fds)
+        self.buf = b""
+        self.lines = []
+        self.rc = None
+        _live.append(self)
+        self.pid = self.p.pid if not pid1 else None
+        if pid1:
+            kids = wait_until(lambda: children(self.p.pid), 10)
+            self.pid = kids[0] if kids else None
+
+    def readline(self, timeout=10.0):
+        end = time.monotonic() + timeout
+        fd = self.p.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        s = line.decode(errors="replace")
+        self.lines.append(s)
+        return s
+
+    def expect(self, prefix, timeout=10.0):
+        """Reads lines until one starts with prefix; returns it or None."""
+        end = time.monotonic() + timeout
+        while True:
+            line = self.readline(max(0.0, end - time.monotonic()))
+            if line is None:
+                return None
+            if line.startswith(prefix):
+                return line
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait(self, timeout=20.0):
+        try:
+            self.rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.rc = -1
+        return self.rc
+
+    def stderr(self):
+        if self.p.stderr is None:
+            return ""
+        try:
+            return self.p.stderr.read().decode(errors="replace") if self.p.poll() is not None else ""
+        except OSError:
+            return ""
+
+    def kill(self):
+        # Not PID 1: the program and its descendants outlive minit unless
+        # killed first (as PID 1, killing minit ends the namespace).
+        if self.pid and not self.pid1:
+            for d in descendants(self.pid):
+                try:
+                    os.kill(d, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        _killpg(self.p.pid)
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        if self in _live:
+            _live.remove(self)
