@@ -38,7 +38,7 @@ LIBS = $(LIBEV_LIBS) $(PKG_LIBS)
 # Sources, written out.
 BASE_SRCS  := init/err.c init/log.c init/sys.c
 INIT_SRCS  := init/main.c init/opts.c init/parse.c init/signals.c init/pid1.c
-SV_SRCS    := supervisor/spawn.c
+SV_SRCS    := supervisor/spawn.c supervisor/child.c
 SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS)
 OBJS       := $(SRCS:%.c=$(O)/%.o)
 

@@ -979,7 +979,7 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": cfg.quick,
         "config": cfg.__dict__, "kernel": platform.release(),
         "machine": platform.machine(), "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        "python": platform.python_version(), "loadavg_start": os.getloadavg(),
         "inits": {i.name: i.path for i in inits}, "helper": helper}}
     sections = []
     try:
@@ -1041,10 +1041,13 @@ def main(argv=None):
     results["problems"] = PROBLEMS
     elapsed = time.monotonic() - t_start
     results["meta"]["seconds"] = elapsed
+    results["meta"]["loadavg_end"] = os.getloadavg()
     mode = "quick" if cfg.quick else "full"
     print(f"# minit benchmark ({mode} run)\n")
-    print(f"{results['meta']['date']}, Linux {platform.release()}, {os.cpu_count()} CPUs; "
-          f"inits: " + ", ".join(f"{i.name}={i.path}" for i in inits) + "\n")
+    print(f"{results['meta']['date']}, Linux {platform.release()}, {os.cpu_count()} CPUs, "
+          f"load average at start {results['meta']['loadavg_start'][0]:.2f}, at end "
+          f"{results['meta']['loadavg_end'][0]:.2f}; inits: " +
+          ", ".join(f"{i.name}={i.path}" for i in inits) + "\n")
     for s in sections:
         print(s)
     print(text)

@@ -12,7 +12,8 @@
  *   ack-signal SIG FD       on SIG write one byte to FD (the benchmark's latency probe);
  *                           prints "ready"; exits on SIGTERM
  *   orphans N [CMD...]      leave N zombie orphans for init to reap, then exec CMD
- *   zombies-wait MS         wait (bounded) until no zombie is left in the pid namespace
+ *   zombies-wait MS [PPID]  wait (bounded) until no zombie is left in the pid namespace
+ *                           (with PPID: no zombie child of PPID); print "zombies N"
  *   spawn N                 fork N children that exit at once, reap none, exit 0
  *   daemon FILE MODE        double-fork a long-lived process and exit 0; MODE
  *                           "term": it writes "term" to FILE on SIGTERM and exits;
@@ -198,8 +199,9 @@ cmd_orphans(int n, char **rest)
     return 0;
 }
 
+/* Counts zombies in /proc; with ppid > 0, only those whose parent it is. */
 static int
-count_zombies(int verbose)
+count_zombies(int verbose, int ppid)
 {
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -227,7 +229,7 @@ count_zombies(int verbose)
         }
         buf[n] = '\0';
         p = strrchr(buf, ')');
-        if (p && p[1] == ' ' && p[2] == 'Z') {
+        if (p && p[1] == ' ' && p[2] == 'Z' && (ppid <= 0 || atoi(p + 4) == ppid)) {
             z++;
             if (verbose) {
                 out("zombie %s\n", buf);
@@ -241,16 +243,16 @@ count_zombies(int verbose)
 }
 
 static int
-cmd_zombies_wait(long ms)
+cmd_zombies_wait(long ms, int ppid)
 {
-    for (long waited = 0; waited < ms; waited += 5) {
-        if (count_zombies(0) == 0) {
+    for (long waited = 0; waited < ms; waited += 2) {
+        if (count_zombies(0, ppid) == 0) {
             out("zombies 0\n");
             return 0;
         }
-        sleep_ms(5);
+        sleep_ms(2);
     }
-    out("zombies %d\n", count_zombies(1));
+    out("zombies %d\n", count_zombies(1, ppid));
     return 1;
 }
 
@@ -294,7 +296,7 @@ cmd_daemon(const char *file, const char *mode)
 {
     int pfd[2];
     pid_t p;
-    char c;
+    pid_t d;
 
     if (pipe(pfd) < 0) {
         return 1;
@@ -312,7 +314,8 @@ cmd_daemon(const char *file, const char *mode)
             signal(SIGTERM, daemon_term);
         }
         close(pfd[0]);
-        if (write(pfd[1], "r", 1) < 0) {
+        pid_t me = getpid();
+        if (write(pfd[1], &me, sizeof(me)) < 0) {
             _exit(3);
         }
         close(pfd[1]);
@@ -323,10 +326,10 @@ cmd_daemon(const char *file, const char *mode)
     close(pfd[1]);
     waitpid(p, NULL, 0);
     /* Return only once the daemon has its handler in place. */
-    if (read(pfd[0], &c, 1) != 1) {
+    if (read(pfd[0], &d, sizeof(d)) != (ssize_t)sizeof(d)) {
         return 1;
     }
-    out("daemon ready\n");
+    out("daemon ready %d\n", (int)d);
     return 0;
 }
 
@@ -362,7 +365,7 @@ main(int argc, char **argv)
         return cmd_orphans(atoi(argv[2]), argv + 3 + (argc > 3 && strcmp(argv[3], "--") == 0));
     }
     if (strcmp(cmd, "zombies-wait") == 0 && argc > 2) {
-        return cmd_zombies_wait(atol(argv[2]));
+        return cmd_zombies_wait(atol(argv[2]), argc > 3 ? atoi(argv[3]) : 0);
     }
     if (strcmp(cmd, "spawn") == 0 && argc > 2) {
         return cmd_spawn(atoi(argv[2]));
