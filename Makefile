@@ -90,7 +90,7 @@ install: $(O)/minit
 
 # A fully static binary, checked as catatonit's CI does.
 static:
-	$(Q)$(MAKE) --no-print-directory O=build-static MODE_LDFLAGS=-static \
+	$(Q)$(MAKE) --no-print-directory O=build-static MODE_LDFLAGS="-static -s" \
 		PKG_LIBS="$$($(PKG_CONFIG) --static --libs $(PKGS))" build-static/minit
 	$(Q)file build-static/minit | grep -q 'statically linked' || \
 		{ echo "build-static/minit is not statically linked"; exit 1; }

@@ -16,6 +16,7 @@ timeout or Ctrl-C; nothing else is ever signalled.
 import argparse
 import concurrent.futures
 import contextlib
+import ctypes
 import json
 import os
 import platform
@@ -65,14 +66,15 @@ class Config:
     idle_window: float
     orphans_n: int
     stream_n: int
+    stream_rounds: int
     latency_m: int
     latency_warmup: int
 
 
 def make_config(quick):
     if quick:
-        return Config(True, 60, 5, 3, 2.0, 5000, 3000, 1000, 50)
-    return Config(False, 300, 15, 3, 5.0, 20000, 20000, 5000, 200)
+        return Config(True, 60, 5, 3, 2.0, 5000, 3000, 3, 1000, 50)
+    return Config(False, 300, 15, 3, 5.0, 20000, 20000, 4, 5000, 200)
 
 
 # ---------------------------------------------------------------------------
@@ -95,6 +97,44 @@ def problem(msg):
 
 def tool(name):
     return shutil.which(name, path=ENV["PATH"])
+
+
+def become_subreaper():
+    """Make orphaned descendants re-parent to this script rather than to the
+    machine's init, so that reap_strays() can reap them."""
+    pr_set_child_subreaper = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
+        log(f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+
+
+def own_children():
+    kids = []
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError, ValueError):
+            with open(f"/proc/self/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+    return kids
+
+
+def reap_strays(timeout=5.0):
+    """Kill and reap every child of this script that is not a registered
+    one: only descendants are re-parented to a subreaper, so these are
+    processes this script started (e.g. a payload whose init was killed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        strays = [p for p in own_children() if p not in LIVE]
+        if not strays:
+            return
+        for p in strays:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(p, os.WNOHANG)
+        if time.monotonic() > deadline:
+            log(f"could not reap re-parented pids {strays}")
+            return
+        time.sleep(0.01)
 
 
 def descendants(pid):
@@ -189,6 +229,7 @@ def stop(p, timeout=5.0):
             if f is not None:
                 f.close()
     LIVE.pop(p.pid, None)
+    reap_strays()
 
 
 def run_capture(argv, timeout):
@@ -225,6 +266,7 @@ def cleanup_all():
         except (TimeoutError, subprocess.TimeoutExpired, ChildProcessError, OSError):
             log(f"could not reap pid {pid}")
         LIVE.pop(pid, None)
+    reap_strays()
 
 
 def read_until(fd, needle, timeout):
@@ -256,7 +298,6 @@ def pid1_instance(init, payload, ready=b"ready", timeout=15.0):
     p = popen(ns_prefix() + init.argv(payload), stdout=subprocess.PIPE)
     try:
         read_until(p.stdout.fileno(), ready, timeout)
-        kids = []
         with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
             kids = [int(x) for x in f.read().split()]
         if len(kids) != 1:
@@ -665,42 +706,70 @@ def build_orphan_stream():
     return out
 
 
+def orphans_burst(init, cfg, helper):
+    """N zombies orphaned at once to the init (PID 1), then wait until none
+    is left; wall time from start to exit."""
+    n = cfg.orphans_n
+    argv = ns_prefix() + init.argv([helper, "orphans", str(n), "--", helper,
+                                    "zombies-wait", "60000"])
+    load = os.getloadavg()[0]
+    code, out, _, secs = run_capture(argv, timeout=180)
+    ok = code == 0 and "zombies 0" in out
+    if not ok:
+        problem(f"orphans burst: {init.name}: exit {code}, output {out.strip()[-200:]!r}")
+    log(f"  burst  {init.name}: {secs:.2f} s, exit {code}, {out.strip()[-40:]!r}")
+    return {"n": n, "seconds": secs, "rate": n / secs if ok else None, "exit": code,
+            "zombies_0": "zombies 0" in out, "loadavg": load, "output": out.strip()[-300:]}
+
+
+def orphans_stream_round(init, n, stream_bin):
+    """One orphan-stream run of n orphans under the init (PID 1)."""
+    argv = ns_prefix() + init.argv([stream_bin, str(n), "60000"])
+    load = os.getloadavg()[0]
+    code, out, _, secs = run_capture(argv, timeout=n * 0.01 + 120)
+    m = re.search(r"elapsed ([\d.]+) rate ([\d.]+) zombies (\d+)", out)
+    ok = code == 0 and m is not None and m.group(3) == "0"
+    if not ok:
+        problem(f"orphans stream: {init.name}: exit {code}, output {out.strip()!r}")
+    return {"n": n, "wall_seconds": secs, "seconds": float(m.group(1)) if m else None,
+            "rate": float(m.group(2)) if m else None,
+            "zombies_left": int(m.group(3)) if m else None, "ok": ok, "exit": code,
+            "loadavg": load, "output": out.strip()[-300:]}
+
+
 def measure_orphans(inits, cfg, helper, stream_bin):
-    res = {}
+    """Burst: one run per init. Stream: N orphans per init made in rounds
+    of N / rounds, the inits taking turns (order rotated each round), so
+    that a change of load on the machine hits every init alike."""
+    res = {i.name: {} for i in inits}
     for i in inits:
-        r = {}
-        # Burst: N zombies orphaned at once, then wait until none is left.
-        n = cfg.orphans_n
-        argv = ns_prefix() + i.argv([helper, "orphans", str(n), "--", helper,
-                                     "zombies-wait", "60000"])
-        code, out, _, secs = run_capture(argv, timeout=150)
-        ok = code == 0 and "zombies 0" in out
-        r["burst"] = {"n": n, "seconds": secs, "rate": n / secs if ok else None,
-                      "exit": code, "zombies_0": "zombies 0" in out,
-                      "output": out.strip()[-300:]}
-        if not ok:
-            problem(f"orphans burst: {i.name}: exit {code}, output {out.strip()[-200:]!r}")
-        log(f"  burst  {i.name}: {secs:.2f} s, exit {code}, {out.strip()[:40]!r}")
-        # Stream: N orphans made one at a time.
-        if stream_bin:
-            n = cfg.stream_n
-            argv = ns_prefix() + i.argv([stream_bin, str(n), "60000"])
-            code, out, _, secs = run_capture(argv, timeout=240)
-            m = re.search(r"elapsed ([\d.]+) rate ([\d.]+) zombies (\d+)", out)
-            ok = code == 0 and m is not None and m.group(3) == "0"
-            r["stream"] = {"n": n, "wall_seconds": secs,
-                           "seconds": float(m.group(1)) if m else None,
-                           "rate": float(m.group(2)) if ok else None,
-                           "zombies_left": int(m.group(3)) if m else None, "exit": code,
-                           "output": out.strip()[-300:]}
-            if not ok:
-                problem(f"orphans stream: {i.name}: exit {code}, output {out.strip()!r}")
-            log(f"  stream {i.name}: {secs:.2f} s, exit {code}")
-        res[i.name] = r
+        res[i.name]["burst"] = orphans_burst(i, cfg, helper)
+    if not stream_bin:
+        return res
+    per = cfg.stream_n // cfg.stream_rounds
+    rounds = {i.name: [] for i in inits}
+    for k in range(cfg.stream_rounds):
+        for i in inits[k % len(inits):] + inits[:k % len(inits)]:
+            r = orphans_stream_round(i, per, stream_bin)
+            rounds[i.name].append(r)
+            log(f"  stream {i.name} round {k + 1}/{cfg.stream_rounds}: "
+                f"{r['seconds'] or 0:.2f} s, exit {r['exit']}")
+    for i in inits:
+        rs = rounds[i.name]
+        good = all(r["ok"] for r in rs)
+        n = sum(r["n"] for r in rs)
+        secs = sum(r["seconds"] or 0 for r in rs)
+        rates = [r["rate"] for r in rs if r["rate"]]
+        res[i.name]["stream"] = {
+            "n": n, "rounds": len(rs), "seconds": secs,
+            "rate": n / secs if good and secs > 0 else None,
+            "min_round_rate": min(rates) if rates else None,
+            "max_round_rate": max(rates) if rates else None,
+            "zombies_left": sum(r["zombies_left"] or 0 for r in rs), "runs": rs}
     return res
 
 
-def report_orphans(res, inits):
+def report_orphans(res, inits, cfg):
     rows = {}
     for n, r in res.items():
         b, s = r.get("burst", {}), r.get("stream", {})
@@ -708,7 +777,8 @@ def report_orphans(res, inits):
                    "burst_rate": b.get("rate"),
                    "zombies0": "yes" if b.get("zombies_0") else "NO",
                    "stream_n": s.get("n"), "stream_s": s.get("seconds"),
-                   "stream_rate": s.get("rate"),
+                   "stream_rate": s.get("rate"), "stream_min": s.get("min_round_rate"),
+                   "stream_max": s.get("max_round_rate"),
                    "stream_left": s.get("zombies_left")}
     text = table_with_ratio(
         "Orphan reaping as PID 1: burst (`HELPER orphans N -- HELPER zombies-wait 60000`)",
@@ -718,8 +788,11 @@ def report_orphans(res, inits):
     text += "\n" + table_with_ratio(
         "Orphan reaping as PID 1: stream (`orphan-stream N`, one orphan at a time)",
         inits, [("N", "stream_n"), ("s", "stream_s"), ("orphans/s", "stream_rate"),
+                ("slowest round /s", "stream_min"), ("fastest round /s", "stream_max"),
                 ("zombies left", "stream_left")], rows, "stream_rate", higher_better=True,
-        note="Time measured by orphan-stream from its first fork until no zombie is left.")
+        note=f"N orphans per init in {cfg.stream_rounds} rounds of N/{cfg.stream_rounds}, "
+        "the inits taking turns; time measured by orphan-stream from its first fork "
+        "until no zombie is left; orphans/s = N / total time.")
     return text
 
 
@@ -974,6 +1047,7 @@ def main(argv=None):
         [Init(n, p, False) for n, p in PEERS]
 
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    become_subreaper()
     t_start = time.monotonic()
     results = {"meta": {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": cfg.quick,
@@ -993,6 +1067,7 @@ def main(argv=None):
             log(f"{name} ...")
             t0 = time.monotonic()
             r = fn(*a)
+            reap_strays()
             log(f"{name} done in {time.monotonic() - t0:.1f} s")
             return r
 
@@ -1022,7 +1097,7 @@ def main(argv=None):
             stream_bin = build_orphan_stream()
             r = step("orphans", measure_orphans, inits, cfg, helper, stream_bin)
             results["orphans"] = r
-            sections.append(report_orphans(r, inits))
+            sections.append(report_orphans(r, inits, cfg))
         r = step("latency", lambda: {"unpinned": measure_latency(inits, cfg, helper, False),
                                      "pinned": measure_latency(inits, cfg, helper, True)})
         if r:

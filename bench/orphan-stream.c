@@ -3,9 +3,11 @@
  * orphan-stream: a benchmark payload that makes N orphans one at a time.
  * Each round forks a child that forks a grandchild which exits at once; the
  * child exits too and is reaped here, so the grandchild is re-parented to
- * init, which has to reap it. Then waits (bounded) until no zombie is left
- * in /proc (run it with its own /proc, e.g. unshare --pid --fork
- * --mount-proc) and prints "orphans N elapsed S rate R/s zombies Z".
+ * init, which has to reap it. Then waits, at most TIMEOUT_MS (default
+ * 60000) after the last fork, until no zombie is left in /proc (run it with
+ * its own /proc: unshare --pid --fork --mount-proc), and prints
+ * "orphans N elapsed S rate R zombies Z" (S from the first fork until no
+ * zombie was left, R = N / S orphans per second).
  *
  *   orphan-stream N [TIMEOUT_MS]
  *
@@ -101,7 +103,7 @@ main(int argc, char **argv)
         while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
         }
     }
-    deadline = t0 + (double)timeout_ms / 1000.0;
+    deadline = now() + (double)timeout_ms / 1000.0;
     while ((z = count_zombies()) > 0 && now() < deadline) {
         struct timespec ts = {0, 1000000L};
 

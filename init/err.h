@@ -14,8 +14,8 @@
 #define MI_ERR_MSG 256
 
 struct mi_err {
-    int errnum;            /* errno of the failure, 0 if none applies */
-    char msg[MI_ERR_MSG];  /* "unable to <verb> <object>" and its context */
+    int errnum;           /* errno of the failure, 0 if none applies */
+    char msg[MI_ERR_MSG]; /* "unable to <verb> <object>" and its context */
     bool set;
 };
 

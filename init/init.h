@@ -24,19 +24,19 @@ enum init_action {
 };
 
 struct init_opts {
-    bool subreaper;              /* -s, MINIT_SUBREAPER, TINI_SUBREAPER */
-    bool pgroup;                 /* -g, TINI_KILL_PROCESS_GROUP */
-    bool warn_reap;              /* -w */
-    bool check;                  /* -n */
-    bool as_tini;                /* invoked as tini or docker-init */
-    uint8_t remap[32];           /* -e: bitmap of exit codes that become 0 */
-    int pdeathsig;               /* -p, 0 = none */
-    int rewrite[INIT_NSIG];      /* -r: signal -> signal to send, 0 = drop */
-    int64_t grace_ms;            /* -t, -1 = none */
-    int verbose;                 /* -v count */
-    const char *config;          /* -c */
-    const char *socket;          /* -S */
-    char **argv;                 /* the program and its arguments */
+    bool subreaper;         /* -s, MINIT_SUBREAPER, TINI_SUBREAPER */
+    bool pgroup;            /* -g, TINI_KILL_PROCESS_GROUP */
+    bool warn_reap;         /* -w */
+    bool check;             /* -n */
+    bool as_tini;           /* invoked as tini or docker-init */
+    uint8_t remap[32];      /* -e: bitmap of exit codes that become 0 */
+    int pdeathsig;          /* -p, 0 = none */
+    int rewrite[INIT_NSIG]; /* -r: signal -> signal to send, 0 = drop */
+    int64_t grace_ms;       /* -t, -1 = none */
+    int verbose;            /* -v count */
+    const char *config;     /* -c */
+    const char *socket;     /* -S */
+    char **argv;            /* the program and its arguments */
 };
 
 /*

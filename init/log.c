@@ -18,7 +18,7 @@
 int mi_log_level = MI_LOG_WARNING;
 const char *mi_log_name = "minit";
 
-static int log_fd = -1;     /* -1: not opened yet */
+static int log_fd = -1; /* -1: not opened yet */
 static bool log_is_socket;
 static unsigned long log_dropped;
 static unsigned long log_dropped_reported;
@@ -122,7 +122,7 @@ log_report_dropped(void)
     unsigned long n = log_dropped - log_dropped_reported;
 
     len = snprintf(buf, sizeof(buf), "%s: warning: %lu log records dropped (stderr was full)\n",
-            mi_log_name, n);
+                   mi_log_name, n);
     if (log_write(buf, (size_t)len)) {
         log_dropped_reported = log_dropped;
     }

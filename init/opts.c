@@ -126,7 +126,9 @@ parse_rewrite(struct init_opts *o, const char *arg, struct mi_err *e)
     }
     if (f == SIGKILL || f == SIGSTOP || f == SIGCHLD) {
         return mi_err_set(e, 0, "-r %s: SIG%s cannot be rewritten", arg,
-                f == SIGKILL ? "KILL" : f == SIGSTOP ? "STOP" : "CHLD");
+                          f == SIGKILL   ? "KILL"
+                          : f == SIGSTOP ? "STOP"
+                                         : "CHLD");
     }
     o->rewrite[f] = t;
     return 0;
@@ -200,14 +202,20 @@ int
 init_opts_parse(struct init_opts *o, int argc, char **argv, struct mi_err *e)
 {
     static const struct option longopts[] = {
-            {"subreaper", no_argument, NULL, 's'},  {"pgroup", no_argument, NULL, 'g'},
+            {"subreaper", no_argument, NULL, 's'},
+            {"pgroup", no_argument, NULL, 'g'},
             {"remap-exit", required_argument, NULL, 'e'},
             {"pdeathsig", required_argument, NULL, 'p'},
-            {"rewrite", required_argument, NULL, 'r'}, {"grace", required_argument, NULL, 't'},
-            {"verbose", no_argument, NULL, 'v'},    {"warn-reap", no_argument, NULL, 'w'},
-            {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-            {"socket", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+            {"rewrite", required_argument, NULL, 'r'},
+            {"grace", required_argument, NULL, 't'},
+            {"verbose", no_argument, NULL, 'v'},
+            {"warn-reap", no_argument, NULL, 'w'},
+            {"config", required_argument, NULL, 'c'},
+            {"check", no_argument, NULL, 'n'},
+            {"socket", required_argument, NULL, 'S'},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
+            {NULL, 0, NULL, 0},
     };
     int c;
 

@@ -15,14 +15,14 @@ static const struct {
     const char *name;
     int sig;
 } signal_names[] = {
-        {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-        {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
-        {"FPE", SIGFPE},       {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-        {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},     {"CLD", SIGCHLD},    {"CONT", SIGCONT},
-        {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},
-        {"URG", SIGURG},       {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM},
-        {"PROF", SIGPROF},     {"WINCH", SIGWINCH},   {"IO", SIGIO},       {"POLL", SIGPOLL},
+        {"HUP", SIGHUP},       {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+        {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},   {"IOT", SIGIOT},   {"BUS", SIGBUS},
+        {"FPE", SIGFPE},       {"KILL", SIGKILL},   {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
+        {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CLD", SIGCHLD},  {"CONT", SIGCONT},
+        {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+        {"URG", SIGURG},       {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM},
+        {"PROF", SIGPROF},     {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"POLL", SIGPOLL},
         {"PWR", SIGPWR},       {"SYS", SIGSYS},
 };
 
@@ -46,7 +46,7 @@ mi_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, struct m
     }
     if (v < min || v > max) {
         return mi_err_set(e, 0, "'%s' is out of range (%llu to %llu)", s, (unsigned long long)min,
-                (unsigned long long)max);
+                          (unsigned long long)max);
     }
     *out = v;
     return 0;
@@ -148,7 +148,7 @@ mi_parse_size(const char *s, uint64_t *out, struct mi_err *e)
         return mi_err_set(e, 0, "'%s' is not a size (e.g. 512k, 64M, 1G, max)", s);
     }
     if (*end != '\0' && end[1] != '\0' && strcasecmp(end + 1, "b") != 0 &&
-            strcasecmp(end + 1, "ib") != 0) {
+        strcasecmp(end + 1, "ib") != 0) {
         return mi_err_set(e, 0, "'%s' is not a size (e.g. 512k, 64M, 1G, max)", s);
     }
     if (v > UINT64_MAX / mult) {
@@ -202,7 +202,7 @@ mi_parse_signal(const char *s, bool allow_zero, int *sig, struct mi_err *e)
     if (*s >= '0' && *s <= '9') {
         if (mi_parse_uint(s, allow_zero ? 0 : 1, KERNEL_RTMAX, &v, e) < 0) {
             return mi_err_set(e, 0, "'%s' is not a signal number (%d to 64)", s,
-                    allow_zero ? 0 : 1);
+                              allow_zero ? 0 : 1);
         }
         *sig = (int)v;
         return 0;

@@ -113,7 +113,7 @@ main_cb(struct ev_loop *loop, ev_child *w, int revents)
     ev_child_stop(loop, w);
     p->status = init_exit_status(p->o, w->rstatus);
     mi_log(MI_LOG_DEBUG, "program (pid %d) ended: wait status 0x%x, exit status %d", (int)w->rpid,
-            w->rstatus, p->status);
+           w->rstatus, p->status);
     if (p->o->grace_ms < 0) {
         p->phase = PID1_DONE;
         ev_break(loop, EVBREAK_ALL);
@@ -125,7 +125,7 @@ main_cb(struct ev_loop *loop, ev_child *w, int revents)
         return;
     }
     mi_log(MI_LOG_INFO, "program ended: sending SIGTERM to what is left, grace %lld ms",
-            (long long)p->o->grace_ms);
+           (long long)p->o->grace_ms);
     signal_rest(p, SIGTERM);
     signal_rest(p, SIGCONT); /* a stopped process must be able to die */
     ev_timer_set(&p->grace_w, (double)p->o->grace_ms / 1000.0, 0.0);
@@ -142,10 +142,10 @@ any_cb(struct ev_loop *loop, ev_child *w, int revents)
     if (w->rpid != p->pid) {
         if (p->o->warn_reap) {
             mi_log(MI_LOG_WARNING, "reaped zombie process with pid=%d (wait status 0x%x)",
-                    (int)w->rpid, w->rstatus);
+                   (int)w->rpid, w->rstatus);
         } else {
             mi_log(MI_LOG_DEBUG, "reaped orphan pid %d (wait status 0x%x)", (int)w->rpid,
-                    w->rstatus);
+                   w->rstatus);
         }
     }
     if (p->phase == PID1_KILL && p->self != 1) {
@@ -175,15 +175,15 @@ forward_cb(void *data, int sig, pid_t sender)
     }
     if (to == 0) {
         mi_log(MI_LOG_DEBUG, "dropped SIG%s from pid %d", mi_signal_name(sig, b1, sizeof(b1)),
-                (int)sender);
+               (int)sender);
         return;
     }
     mi_log(MI_LOG_DEBUG, "forwarding SIG%s (from pid %d) as SIG%s to %s %d",
-            mi_signal_name(sig, b1, sizeof(b1)), (int)sender,
-            mi_signal_name(to, b2, sizeof(b2)), p->o->pgroup ? "group" : "pid", (int)p->pid);
+           mi_signal_name(sig, b1, sizeof(b1)), (int)sender, mi_signal_name(to, b2, sizeof(b2)),
+           p->o->pgroup ? "group" : "pid", (int)p->pid);
     if (kill(p->o->pgroup ? -p->pid : p->pid, to) < 0 && errno != ESRCH) {
         mi_log(MI_LOG_WARNING, "unable to forward SIG%s to %d: %m",
-                mi_signal_name(to, b2, sizeof(b2)), (int)p->pid);
+               mi_signal_name(to, b2, sizeof(b2)), (int)p->pid);
     }
     /* Job control: like dumb-init, stop minit too so a shell's fg/bg works
      * on the pair. As PID 1 of a namespace the kernel ignores this. */

@@ -116,8 +116,8 @@ child_exec(struct sv_child *c)
             syscall(SYS_execve, b, c->argv, c->envp);
             if (errno == EACCES) {
                 eacces = true;
-            } else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
-                       errno != ENODEV && errno != ETIMEDOUT) {
+            } else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+                       errno != ETIMEDOUT) {
                 return errno;
             }
         }

@@ -41,15 +41,15 @@ sv_spawn(const struct sv_exec *x, struct mi_err *e)
     if (c.path == NULL) {
         c.path = SV_DEFAULT_PATH;
     }
-    pid = clone(sv_child_main, child_stack + sizeof(child_stack),
-            CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+    pid = clone(sv_child_main, child_stack + sizeof(child_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                &c);
     if (pid < 0) {
         return mi_err_sys(e, "unable to fork for '%s'", x->argv[0]);
     }
     if (c.fail_step != SV_STEP_NONE) {
         /* The child has exited 127; the reaper collects it. */
         return mi_err_set(e, c.fail_errno, "unable to %s '%s'", sv_step_name(c.fail_step),
-                x->argv[0]);
+                          x->argv[0]);
     }
     return pid;
 }

@@ -35,8 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void
-out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 out(const char *fmt, ...)
@@ -86,7 +85,7 @@ cmd_sigstate(void)
     buf[n] = '\0';
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "SigBlk:", 7) == 0 || strncmp(line, "SigIgn:", 7) == 0 ||
-                strncmp(line, "SigCgt:", 7) == 0 || strncmp(line, "NoNewPrivs:", 11) == 0) {
+            strncmp(line, "SigCgt:", 7) == 0 || strncmp(line, "NoNewPrivs:", 11) == 0) {
             out("%s\n", line);
         }
     }
@@ -314,6 +313,11 @@ cmd_daemon(const char *file, const char *mode)
             signal(SIGTERM, daemon_term);
         }
         close(pfd[0]);
+        /* A real daemon lets go of the caller's stdio. */
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(nul, 2);
         pid_t me = getpid();
         if (write(pfd[1], &me, sizeof(me)) < 0) {
             _exit(3);

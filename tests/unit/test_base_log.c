@@ -29,14 +29,14 @@ main(void)
     big[sizeof(big) - 1] = '\0';
     n = mi_log_format(buf, MI_LOG_RECORD_MAX, MI_LOG_INFO, NULL, "%s", big);
     TAP_OK(n <= MI_LOG_RECORD_MAX, "long record cut to at most %d bytes (got %d)",
-            MI_LOG_RECORD_MAX, n);
+           MI_LOG_RECORD_MAX, n);
     TAP_OK(buf[n - 1] == '\n', "cut record still ends in a newline");
     TAP_OK(strstr(buf, "...\n") != NULL, "cut record is marked with ...");
 
     mi_log_level = MI_LOG_WARNING;
     TAP_OK(mi_log_enabled(MI_LOG_ERROR) && mi_log_enabled(MI_LOG_WARNING) &&
-                    !mi_log_enabled(MI_LOG_INFO),
-            "default level shows warnings, not info");
+                   !mi_log_enabled(MI_LOG_INFO),
+           "default level shows warnings, not info");
 
     CHECK_INT(mi_err_set(&e, ENOENT, "unable to open %s", "/x"), -1, "mi_err_set returns -1");
     CHECK_INT(e.errnum, ENOENT, "errnum kept");
@@ -51,7 +51,7 @@ main(void)
     TAP_OK(strlen(e.msg) < MI_ERR_MSG, "long error message is bounded");
     mi_err_wrap(&e, "ctx");
     TAP_OK(strncmp(e.msg, "ctx: ", 5) == 0 && strlen(e.msg) < MI_ERR_MSG,
-            "wrap of a full message keeps the context first");
+           "wrap of a full message keeps the context first");
     mi_err_clear(&e);
     TAP_OK(!e.set && e.errnum == 0 && e.msg[0] == '\0', "clear");
     return done_testing();

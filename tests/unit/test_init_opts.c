@@ -27,15 +27,17 @@ test_program_and_stop(void)
 {
     struct init_opts o;
     struct mi_err e = {0};
+    char *a1[] = {"minit", "sh", "-c", "exit 3", NULL};
+    char *a2[] = {"minit", "-s", "--", "-x", NULL};
+    char *a3[] = {"minit", "--", "--", "true", NULL};
 
-    CHECK_INT(parse(&o, &e, ARGV("minit", "sh", "-c", "exit 3")), INIT_OPTS_RUN,
-            "options stop at the first operand");
+    CHECK_INT(parse(&o, &e, a1), INIT_OPTS_RUN, "options stop at the first operand");
     CHECK_STR(o.argv[0], "sh", "program is sh");
     CHECK_STR(o.argv[1], "-c", "-c belongs to the program");
-    CHECK_INT(parse(&o, &e, ARGV("minit", "-s", "--", "-x")), INIT_OPTS_RUN, "-- ends options");
+    CHECK_INT(parse(&o, &e, a2), INIT_OPTS_RUN, "-- ends options");
     CHECK_STR(o.argv[0], "-x", "program after -- may start with -");
     TAP_OK(o.subreaper, "-s sets subreaper");
-    CHECK_INT(parse(&o, &e, ARGV("minit", "--", "--", "true")), INIT_OPTS_RUN, "-- --");
+    CHECK_INT(parse(&o, &e, a3), INIT_OPTS_RUN, "-- --");
     CHECK_STR(o.argv[0], "--", "second -- is the program");
 }
 
@@ -46,9 +48,9 @@ test_flags(void)
     struct mi_err e = {0};
 
     CHECK_INT(parse(&o, &e,
-                      ARGV("minit", "-g", "-w", "-vv", "-e", "143", "-e", "3", "-p", "SIGUSR1",
-                              "-r", "TERM:QUIT", "-r", "WINCH:0", "-t", "250ms", "true")),
-            INIT_OPTS_RUN, "all job-1 flags parse");
+                    ARGV("minit", "-g", "-w", "-vv", "-e", "143", "-e", "3", "-p", "SIGUSR1", "-r",
+                         "TERM:QUIT", "-r", "WINCH:0", "-t", "250ms", "true")),
+              INIT_OPTS_RUN, "all job-1 flags parse");
     TAP_OK(o.pgroup && o.warn_reap, "-g -w");
     CHECK_INT(o.verbose, 2, "-vv counts twice");
     TAP_OK((o.remap[143 / 8] & (1 << (143 % 8))) && (o.remap[0] & (1 << 3)), "-e 143 -e 3");
@@ -59,16 +61,20 @@ test_flags(void)
     CHECK_INT(o.rewrite[SIGINT], SIGINT, "other signals unchanged");
     CHECK_INT(o.grace_ms, 250, "-t 250ms");
     CHECK_INT(parse(&o, &e,
-                      ARGV("minit", "--subreaper", "--pgroup", "--remap-exit=7", "--rewrite",
-                              "15:3", "--grace", "2", "--warn-reap", "--verbose", "true")),
-            INIT_OPTS_RUN, "long options parse");
+                    ARGV("minit", "--subreaper", "--pgroup", "--remap-exit=7", "--rewrite", "15:3",
+                         "--grace", "2", "--warn-reap", "--verbose", "true")),
+              INIT_OPTS_RUN, "long options parse");
     TAP_OK(o.subreaper && o.pgroup && o.warn_reap && o.verbose == 1, "long flags set");
     CHECK_INT(o.rewrite[15], 3, "--rewrite 15:3");
     CHECK_INT(o.grace_ms, 2000, "--grace 2 is seconds");
-    CHECK_INT(parse(&o, &e, ARGV("minit", "-c", "/etc/minit.ini")), INIT_OPTS_RUN, "-c FILE");
-    CHECK_STR(o.config, "/etc/minit.ini", "config path");
+    {
+        char *a[] = {"minit", "-c", "/etc/minit.ini", NULL};
+
+        CHECK_INT(parse(&o, &e, a), INIT_OPTS_RUN, "-c FILE");
+        CHECK_STR(o.config, "/etc/minit.ini", "config path");
+    }
     CHECK_INT(parse(&o, &e, ARGV("minit", "-n", "-c", "f.ini", "-S", "none")), INIT_OPTS_RUN,
-            "-n -c -S");
+              "-n -c -S");
     TAP_OK(o.check, "-n sets check");
     CHECK_STR(o.socket, "none", "-S none");
 }

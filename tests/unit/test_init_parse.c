@@ -13,9 +13,9 @@ test_durations(void)
         const char *in;
         uint64_t ms;
     } good[] = {{"250ms", 250}, {"5s", 5000}, {"5", 5000}, {"2m", 120000}, {"1h", 3600000},
-            {"1.5s", 1500}, {"0", 0}, {"0ms", 0}, {".5", 500}, {"3min", 180000}};
-    static const char *const bad[] = {"", "abc", "-1", "5x", "5 s", "ms", "1e99", "9999999h",
-            "+5", " 5"};
+                {"1.5s", 1500}, {"0", 0},     {"0ms", 0},  {".5", 500},    {"3min", 180000}};
+    static const char *const bad[] = {"",   "abc",  "-1",       "5x", "5 s",
+                                      "ms", "1e99", "9999999h", "+5", " 5"};
     struct mi_err e = {0};
     uint64_t ms;
 
@@ -23,7 +23,7 @@ test_durations(void)
         ms = 12345;
         CHECK_INT(mi_parse_duration(good[i].in, &ms, &e), 0, "duration '%s' parses", good[i].in);
         CHECK_INT(ms, good[i].ms, "duration '%s' = %llu ms", good[i].in,
-                (unsigned long long)good[i].ms);
+                  (unsigned long long)good[i].ms);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         mi_err_clear(&e);
@@ -68,7 +68,7 @@ test_uints(void)
     CHECK_INT(mi_parse_uint("1x", 0, 255, &v, &e), -1, "uint 1x rejected");
     CHECK_INT(mi_parse_uint("", 0, 255, &v, &e), -1, "uint empty rejected");
     CHECK_INT(mi_parse_uint("99999999999999999999999", 0, UINT64_MAX, &v, &e), -1,
-            "uint overflow rejected");
+              "uint overflow rejected");
     CHECK_INT(mi_parse_uint(NULL, 0, 1, &v, &e), -1, "uint NULL rejected");
 }
 
@@ -116,7 +116,7 @@ test_signals(void)
         int back = -1;
 
         TAP_OK(mi_parse_signal(name, false, &back, &e) == 0 && back == sig,
-                "signal %d name '%s' parses back", sig, name);
+               "signal %d name '%s' parses back", sig, name);
     }
 }
 
