@@ -88,3 +88,22 @@ int init_pid1_run(struct ev_loop *loop, const struct init_opts *o, pid_t pid, in
 int init_exit_status(const struct init_opts *o, int wstatus);
 
 #endif
+
+/*
+ * Config (config.c, the only user of inih). Reads FILE (size-capped,
+ * lines of 200+ bytes rejected), parses [minit], [service:NAME] and
+ * supervisord's sections, validates, and returns a new config. Every
+ * problem is logged as it is found, one line each, "config FILE:LINE:
+ * ..."; on any error returns NULL with *e summarising ("N errors in FILE").
+ * Warnings (supervisord keys minit does not use) are logged and do not fail.
+ */
+struct sv_config;
+struct sv_config *init_config_load(const char *path, struct mi_err *e);
+
+/* The same from a string (tests); path is used in messages and for
+ * [include] and %(here)s. */
+struct sv_config *init_config_parse_string(const char *text, const char *path, struct mi_err *e);
+
+/* `minit ctl ...` (ctl.c): argv[0] is "ctl". Returns the exit status:
+ * 0 ok, 1 request failed, 2 usage error, 3 minit not reachable. */
+int init_ctl_main(int argc, char **argv);
