@@ -59,7 +59,11 @@ enum init_sig_action {
     INIT_SIG_NONE = 0,    /* not caught (KILL, STOP, glibc's 32 and 33) */
     INIT_SIG_REAP,        /* SIGCHLD: libev's reaper */
     INIT_SIG_FORWARD,     /* job 1: send on to the program */
-    INIT_SIG_FORWARD_STOP /* job 1: send on, then stop minit (job control) */
+    INIT_SIG_FORWARD_STOP, /* job 1: send on, then stop minit (job control) */
+    INIT_SIG_SHUTDOWN,     /* job 2: orderly shutdown (TERM, INT, PWR) */
+    INIT_SIG_RELOAD,       /* job 2: re-read the config (HUP) */
+    INIT_SIG_REOPEN,       /* job 2: re-open log files (USR1) */
+    INIT_SIG_IGNORE,       /* job 2: logged at debug, nothing else */
 };
 
 struct init_signals;
@@ -72,6 +76,9 @@ void init_signals_block(void);
 /* The table's row for sig in job 1. */
 enum init_sig_action init_signal_action(int sig);
 
+/* The table's row for sig in job 2 (services). */
+enum init_sig_action init_signal_action_services(int sig);
+
 /* Opens one signalfd for every handled signal but SIGCHLD (which is libev's)
  * and watches it. `fn` is called for each signal read, except signals minit
  * sent itself (a SIGPIPE from its own write to a closed pipe, say). */
@@ -83,6 +90,10 @@ int init_signals_start(struct ev_loop *loop, init_signal_fn *fn, void *data, str
  * pending_sig is forwarded first (the parent died before -p was armed).
  */
 int init_pid1_run(struct ev_loop *loop, const struct init_opts *o, pid_t pid, int pending_sig);
+
+/* Job 2 (services.c): supervise the services of o->config. Returns
+ * minit's exit status. */
+int init_services_run(const struct init_opts *o);
 
 /* Exit status for a wait status, after -e remapping. */
 int init_exit_status(const struct init_opts *o, int wstatus);

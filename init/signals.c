@@ -55,6 +55,29 @@ init_signal_action(int sig)
     return INIT_SIG_FORWARD;
 }
 
+enum init_sig_action
+init_signal_action_services(int sig)
+{
+    enum init_sig_action a = init_signal_action(sig);
+
+    if (a == INIT_SIG_NONE || a == INIT_SIG_REAP) {
+        return a;
+    }
+    switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+    case SIGPWR:
+        return INIT_SIG_SHUTDOWN;
+    case SIGHUP:
+        return INIT_SIG_RELOAD;
+    case SIGUSR1:
+        return INIT_SIG_REOPEN;
+    default:
+        /* Job control and the rest: minit has no terminal job to stop. */
+        return INIT_SIG_IGNORE;
+    }
+}
+
 static void
 handled_set(sigset_t *set, bool with_chld)
 {

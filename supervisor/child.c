@@ -18,6 +18,7 @@
 #include "supervisor/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -45,6 +46,16 @@ sv_step_name(enum sv_step step)
         return "set the process group of";
     case SV_STEP_TERMINAL:
         return "hand the terminal to";
+    case SV_STEP_FDS:
+        return "set up stdio for";
+    case SV_STEP_CWD:
+        return "enter the directory of";
+    case SV_STEP_GROUPS:
+        return "set the supplementary groups of";
+    case SV_STEP_GID:
+        return "set the group of";
+    case SV_STEP_UID:
+        return "set the user of";
     case SV_STEP_EXEC:
         return "run";
     case SV_STEP_NONE:
@@ -126,6 +137,47 @@ child_exec(struct sv_child *c)
     return eacces ? EACCES : ENOENT;
 }
 
+/* Puts each fds[i].from on fds[i].to. Every source is first copied above
+ * every target (close-on-exec), so that no dup2 overwrites a source still
+ * to be used and a source already on its target still loses CLOEXEC. */
+SV_NOSAN static int
+child_fds(struct sv_child *c)
+{
+    int tmp[SV_CHILD_MAXFD];
+    int top = 0;
+
+    for (int i = 0; i < c->nfds; i++) {
+        top = c->fds[i].to > top ? c->fds[i].to : top;
+    }
+    for (int i = 0; i < c->nfds; i++) {
+        tmp[i] = (int)syscall(SYS_fcntl, c->fds[i].from, F_DUPFD_CLOEXEC, top + 1);
+        if (tmp[i] < 0) {
+            return -1;
+        }
+    }
+    for (int i = 0; i < c->nfds; i++) {
+        if (syscall(SYS_dup2, tmp[i], c->fds[i].to) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+SV_NOSAN static int
+child_ids(struct sv_child *c)
+{
+    if (syscall(SYS_setgroups, (long)c->ngroups, c->groups) < 0) {
+        return child_fail(c, SV_STEP_GROUPS, errno);
+    }
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) {
+        return child_fail(c, SV_STEP_GID, errno);
+    }
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) {
+        return child_fail(c, SV_STEP_UID, errno);
+    }
+    return 0;
+}
+
 SV_NOSAN int
 sv_child_main(void *arg)
 {
@@ -141,6 +193,18 @@ sv_child_main(void *arg)
         self = (pid_t)syscall(SYS_getpid);
         /* Not fatal: the terminal may have gone away meanwhile. */
         syscall(SYS_ioctl, STDIN_FILENO, TIOCSPGRP, &self);
+    }
+    if (c->nfds > 0 && child_fds(c) < 0) {
+        return child_fail(c, SV_STEP_FDS, errno);
+    }
+    if (c->cwd != NULL && syscall(SYS_chdir, c->cwd) < 0) {
+        return child_fail(c, SV_STEP_CWD, errno);
+    }
+    if (c->set_umask) {
+        syscall(SYS_umask, c->umask);
+    }
+    if (c->set_ids && child_ids(c) != 0) {
+        return 127;
     }
     if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty)) < 0) {
         return child_fail(c, SV_STEP_SIGNALS, errno);

@@ -7,7 +7,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include <ev.h>
+
+#include "init/err.h"
+#include "supervisor/supervisor.h"
 
 /* Where a spawn failed, reported by the child through shared memory. */
 enum sv_step {
@@ -15,8 +21,16 @@ enum sv_step {
     SV_STEP_SIGNALS,
     SV_STEP_PGROUP,
     SV_STEP_TERMINAL,
+    SV_STEP_FDS,
+    SV_STEP_CWD,
+    SV_STEP_GROUPS,
+    SV_STEP_GID,
+    SV_STEP_UID,
     SV_STEP_EXEC,
 };
+
+
+#define SV_CHILD_MAXFD 4
 
 /* Everything the child needs, prepared by the parent: the child only
  * applies it (no malloc, no stdio, no logging, no libev). */
@@ -28,11 +42,29 @@ struct sv_child {
     size_t pathbuf_size;
     bool own_pgroup;
     bool take_terminal;
+    const char *cwd;  /* NULL: stay */
+    bool set_umask;
+    mode_t umask;
+    bool set_ids;     /* setgroups, setgid, setuid */
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int ngroups;
+    /* dup2(fds[i].from, fds[i].to) in order; from -1: none */
+    struct {
+        int from;
+        int to;
+    } fds[SV_CHILD_MAXFD];
+    int nfds;
     /* Written by the child when it fails, read by the parent after the
      * vfork-style clone returns. */
     enum sv_step fail_step;
     int fail_errno;
 };
+
+/* Spawns with a fully prepared child description (sv_spawn() is the
+ * job-1 case of it). Returns the pid or -1 with *e naming the step. */
+pid_t sv_spawn_child(struct sv_child *c, struct mi_err *e);
 
 /* The child's entry point (clone's fn). Runs between clone and exec:
  * async-signal-safe raw syscalls only. Returns only to exit 127. */
@@ -42,3 +74,149 @@ int sv_child_main(void *arg);
 const char *sv_step_name(enum sv_step step);
 
 #endif
+
+/*
+ * The state machine, as a pure function so that every (state, event) pair
+ * is unit-tested from a table (tests/unit/test_sv_fsm.c).
+ *
+ *   STOPPED  --start-->  WAITING (deps not ready) or STARTING (+spawn)
+ *   WAITING  --deps ready-->  STARTING (+spawn)
+ *   STARTING --spawn ok-->  STARTING (+arm readiness)
+ *   STARTING --ready-->  RUNNING
+ *   STARTING|RUNNING --exit--> STARTING (+spawn: stable run, restart now)
+ *                             | BACKOFF (+arm backoff: quick failure, retries left)
+ *                             | EXITED (expected end) | FAILED (gave up); both +ended
+ *   STARTING --spawn failed--> BACKOFF or FAILED, as a quick failure
+ *   STARTING --ready timeout--> STOPPING (+stop), a failed start
+ *   any running --stop--> STOPPING (+stop signal, +arm stop timer)
+ *   STOPPING --stop timeout--> STOPPING (+SIGKILL)
+ *   STOPPING --exit--> STARTING (+spawn) when wanted up again, else STOPPED
+ *   BACKOFF  --backoff done--> STARTING (+spawn) or WAITING
+ *   BACKOFF|WAITING --stop--> STOPPED
+ *   EXITED|FAILED --start--> as STOPPED
+ * Anything else is illegal: no change, logged at debug.
+ */
+enum sv_event {
+    SV_EV_START = 0,
+    SV_EV_STOP,
+    SV_EV_DEPS_READY,
+    SV_EV_SPAWN_OK,
+    SV_EV_SPAWN_FAIL,
+    SV_EV_READY,
+    SV_EV_READY_TIMEOUT,
+    SV_EV_EXIT,
+    SV_EV_STOP_TIMEOUT,
+    SV_EV_BACKOFF_DONE,
+    SV_EV_COUNT,
+};
+
+#define SV_STATE_COUNT (SV_STATE_PAUSED + 1)
+
+/* Actions the caller performs after the transition. */
+#define SV_ACT_SPAWN     0x01u /* start the process */
+#define SV_ACT_STOP      0x02u /* send stopsignal, arm the stop timer */
+#define SV_ACT_KILL      0x04u /* send SIGKILL */
+#define SV_ACT_BACKOFF   0x08u /* arm the backoff timer */
+#define SV_ACT_READINESS 0x10u /* start readiness probes and timers */
+#define SV_ACT_ENDED     0x20u /* ended for good: critical check */
+
+/* What the caller knows when it feeds an event. */
+struct sv_fsm_in {
+    enum sv_state state;
+    enum sv_event ev;
+    bool want_up;     /* the wanted state */
+    bool deps_ready;  /* every dependency is ready */
+    bool oneshot;
+    bool restart;     /* SV_EV_EXIT: the restart policy says restart */
+    bool success;     /* SV_EV_EXIT: the exit code is in exitcodes */
+    bool stable;      /* SV_EV_EXIT: it ran at least startsecs */
+    bool retries_left; /* another quick failure is allowed */
+};
+
+struct sv_fsm_out {
+    enum sv_state state;
+    unsigned act;
+    bool legal;
+};
+
+struct sv_fsm_out sv_fsm_step(const struct sv_fsm_in *in);
+
+const char *sv_state_name(enum sv_state s);
+const char *sv_event_name(enum sv_event ev);
+
+/* Backoff: the delay before restart number n (1-based) of a run of quick
+ * failures: first * 2^(n-1), capped at max. Pure. */
+uint64_t sv_backoff_ms(uint64_t first_ms, uint64_t max_ms, unsigned n);
+
+/* ---- the running service (service.c, run.c, ready.c) --------------- */
+
+struct sv_output;
+
+/* A config shared by the services that use it; freed when the last one
+ * lets go and it is no longer the current config. */
+struct sv_cfgref {
+    struct sv_config *cfg;
+    int refs;
+    bool current;
+};
+
+struct sv_service {
+    ev_child child_w; /* the service process */
+    ev_timer timer_w; /* backoff delay or stop timeout */
+    ev_timer ready_w; /* startsecs (ready = none) or ready_timeout */
+    ev_timer probe_w; /* tcp:/exec: probe ticks */
+    ev_io readyfd_w;  /* fd:N readiness pipe */
+    ev_child probe_child_w;
+    struct sv_conf *conf;
+    struct sv_cfgref *ref;
+    struct sv_service **deps; /* resolved conf->depends */
+    int ndeps;
+    enum sv_state state;
+    bool want_up;
+    bool removed;        /* dropped by a reload: freed once stopped */
+    bool restart_after;  /* changed by a reload: start again once stopped */
+    bool fresh;          /* added by this apply: start it if autostart */
+    pid_t pid;           /* 0 when not running */
+    ev_tstamp started_at;
+    unsigned restarts;
+    unsigned fails;      /* quick failures in a row */
+    int last_status;     /* N or 128+N, -1 if none */
+    int ready_rfd;       /* fd:N read end in minit, -1 */
+    int probe_fd;        /* tcp: connecting socket, -1 */
+    pid_t probe_pid;     /* exec: running probe, 0 */
+    double probe_delay;
+    struct sv_output *out;
+    struct sv_output *err;
+};
+
+/* The table (service.c). */
+extern struct ev_loop *sv_loop;
+extern struct sv_service **sv_table;
+extern int sv_count;
+extern bool sv_shutting_down;
+
+struct sv_service *sv_find(const char *name);
+/* Feeds an event to s and performs the resulting actions. */
+void sv_event(struct sv_service *s, enum sv_event ev);
+/* The caller's context for the pure FSM. */
+bool sv_deps_ready(const struct sv_service *s);
+bool sv_service_ready(const struct sv_service *s);
+/* After any state change: dependents, shutdown progress, hooks. */
+void sv_changed(struct sv_service *s);
+
+/* run.c */
+int sv_run_spawn(struct sv_service *s, struct mi_err *e);
+void sv_run_stop(struct sv_service *s);
+void sv_run_kill(struct sv_service *s);
+void sv_run_init_watchers(struct sv_service *s);
+void sv_run_stop_watchers(struct sv_service *s);
+int sv_run_outputs(struct sv_service *s, struct mi_err *e);
+
+/* ready.c */
+void sv_ready_start(struct sv_service *s);
+void sv_ready_stop(struct sv_service *s);
+/* The NOTIFY_SOCKET value ("@minit/notify/...") or NULL if none is open. */
+const char *sv_ready_notify_socket(struct mi_err *e);
+/* Before spawn: prepare the fd:N pipe; returns the write end or -1. */
+int sv_ready_prepare_fd(struct sv_service *s, struct mi_err *e);
+void sv_ready_close(void);
