@@ -37,12 +37,17 @@ LIBS = $(LIBEV_LIBS) $(PKG_LIBS)
 
 # Sources, written out.
 BASE_SRCS  := init/err.c init/log.c init/sys.c
-INIT_SRCS  := init/main.c init/opts.c init/parse.c init/signals.c init/pid1.c
-SV_SRCS    := supervisor/spawn.c supervisor/child.c
+INIT_SRCS  := init/main.c init/opts.c init/parse.c init/signals.c init/pid1.c \
+	init/services.c init/config.c init/config_build.c init/config_keys.c \
+	init/config_value.c init/ctl.c
+SV_SRCS    := supervisor/spawn.c supervisor/child.c supervisor/fsm.c supervisor/service.c \
+	supervisor/run.c supervisor/ready.c supervisor/model.c supervisor/output.c \
+	supervisor/control.c
 SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS)
 OBJS       := $(SRCS:%.c=$(O)/%.o)
 
-UNIT_TESTS := test_init_parse test_init_opts test_base_log
+UNIT_TESTS := test_init_parse test_init_opts test_base_log test_sv_fsm test_sv_model \
+	test_init_config test_sv_output test_sv_control
 UNIT_BINS  := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 HELPER     := $(O)/tests/helper/minit-helper
 
@@ -67,6 +72,15 @@ $(O)/tests/unit/%: tests/unit/%.c tests/tap.h $(UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_OBJS) $(LIBS)
+
+# The control socket test links the fake supervisor, not the real one.
+CTL_TEST_OBJS := $(O)/supervisor/control.o $(O)/init/ctl.o $(O)/init/parse.o \
+	$(BASE_SRCS:%.c=$(O)/%.o)
+$(O)/tests/unit/test_sv_control: tests/unit/test_sv_control.c tests/fakes/fake_sv.c tests/tap.h \
+		$(CTL_TEST_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fakes/fake_sv.c $(CTL_TEST_OBJS) $(LIBS)
 
 # The payload helper is static so that it runs in any rootfs.
 $(HELPER): tests/helper/minit-helper.c

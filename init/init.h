@@ -4,18 +4,18 @@
  * outside init/ includes this header.
  */
 #ifndef MINIT_INIT_H
-#define MINIT_INIT_H
+#    define MINIT_INIT_H
 
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
+#    include <signal.h>
+#    include <stdbool.h>
+#    include <stdint.h>
+#    include <sys/types.h>
 
-#include <ev.h>
+#    include <ev.h>
 
-#include "init/err.h"
+#    include "init/err.h"
 
-#define INIT_NSIG 65 /* signals 1..64 */
+#    define INIT_NSIG 65 /* signals 1..64 */
 
 enum init_action {
     INIT_OPTS_RUN = 0, /* go on */
@@ -56,9 +56,9 @@ int init_opts_log_level(const struct init_opts *o);
  * The signal table (signals.c). What minit does with each signal, per job.
  */
 enum init_sig_action {
-    INIT_SIG_NONE = 0,    /* not caught (KILL, STOP, glibc's 32 and 33) */
-    INIT_SIG_REAP,        /* SIGCHLD: libev's reaper */
-    INIT_SIG_FORWARD,     /* job 1: send on to the program */
+    INIT_SIG_NONE = 0,     /* not caught (KILL, STOP, glibc's 32 and 33) */
+    INIT_SIG_REAP,         /* SIGCHLD: libev's reaper */
+    INIT_SIG_FORWARD,      /* job 1: send on to the program */
     INIT_SIG_FORWARD_STOP, /* job 1: send on, then stop minit (job control) */
     INIT_SIG_SHUTDOWN,     /* job 2: orderly shutdown (TERM, INT, PWR) */
     INIT_SIG_RELOAD,       /* job 2: re-read the config (HUP) */

@@ -153,6 +153,9 @@ main(int argc, char **argv)
     int r;
 
     setup_process();
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0) {
+        return init_ctl_main(argc - 1, argv + 1);
+    }
     r = init_opts_parse(&o, argc, argv, &e);
     if (r < 0) {
         mi_die(2, "%s", e.msg);
@@ -162,9 +165,9 @@ main(int argc, char **argv)
     }
     mi_log_level = init_opts_log_level(&o);
     pending_sig = setup_pdeathsig(&o, ppid);
-    setup_subreaper(&o);
     if (o.config != NULL) {
-        mi_die(2, "-c: services mode is not built yet");
+        return init_services_run(&o);
     }
+    setup_subreaper(&o);
     return run_program(&o, pending_sig);
 }

@@ -106,7 +106,7 @@ signal_cb(void *data, int sig, pid_t sender)
     case INIT_SIG_FORWARD_STOP:
     case INIT_SIG_IGNORE:
         mi_log(MI_LOG_DEBUG, "SIG%s from pid %d ignored", mi_signal_name(sig, b, sizeof(b)),
-                (int)sender);
+               (int)sender);
         break;
     }
 }
@@ -116,8 +116,11 @@ orphan_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
     (void)loop;
     (void)revents;
+    if (sv_owns_pid(w->rpid)) {
+        return;
+    }
     mi_log(job.o->warn_reap ? MI_LOG_WARNING : MI_LOG_DEBUG,
-            "reaped zombie process with pid=%d (wait status 0x%x)", (int)w->rpid, w->rstatus);
+           "reaped zombie process with pid=%d (wait status 0x%x)", (int)w->rpid, w->rstatus);
 }
 
 static void
@@ -133,7 +136,7 @@ open_control(const struct sv_config *cfg)
     if (sv_control_open(job.loop, path, &ch, &e) < 0) {
         /* A read-only root must not stop the services: say it, go on. */
         mi_log(MI_LOG_WARNING, "no control socket: %s%s%s", e.msg, e.errnum ? ": " : "",
-                e.errnum ? strerror(e.errnum) : "");
+               e.errnum ? strerror(e.errnum) : "");
         return;
     }
     job.control_open = true;
@@ -157,7 +160,7 @@ load_or_die(const struct init_opts *o)
         exit(0);
     }
     if (cfg->log_level >= 0 && getenv("MINIT_LOG_LEVEL") == NULL &&
-            getenv("TINI_VERBOSITY") == NULL) {
+        getenv("TINI_VERBOSITY") == NULL) {
         mi_log_level = cfg->log_level + o->verbose;
     }
     return cfg;
@@ -167,8 +170,8 @@ int
 init_services_run(const struct init_opts *o)
 {
     static const struct sv_hooks hooks = {.all_stopped = all_stopped_cb,
-            .critical_ended = critical_ended_cb,
-            .state_changed = state_changed_cb};
+                                          .critical_ended = critical_ended_cb,
+                                          .state_changed = state_changed_cb};
     struct sv_config *cfg = load_or_die(o);
     struct mi_err e = {0};
 
@@ -187,7 +190,7 @@ init_services_run(const struct init_opts *o)
         mi_die(125, "unable to create the event loop");
     }
     if (init_signals_start(job.loop, signal_cb, NULL, &e) < 0 ||
-            sv_init(job.loop, &hooks, &e) < 0) {
+        sv_init(job.loop, &hooks, &e) < 0) {
         mi_die(125, "%s: %s", e.msg, strerror(e.errnum));
     }
     ev_child_init(&job.orphans_w, orphan_cb, 0, 0);

@@ -142,6 +142,9 @@ from_stopping(const struct sv_fsm_in *in)
     case SV_EV_STOP_TIMEOUT:
         return to(SV_STATE_STOPPING, SV_ACT_KILL);
     case SV_EV_EXIT:
+        if (in->failed_start) {
+            return quick_failure(in);
+        }
         return in->want_up ? start_or_wait(in) : to(SV_STATE_STOPPED, 0);
     case SV_EV_STOP:
     case SV_EV_START:

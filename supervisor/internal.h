@@ -3,17 +3,17 @@
  * supervisor/'s private interface: the child side of a spawn.
  */
 #ifndef MINIT_SUPERVISOR_INTERNAL_H
-#define MINIT_SUPERVISOR_INTERNAL_H
+#    define MINIT_SUPERVISOR_INTERNAL_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
+#    include <stdbool.h>
+#    include <stddef.h>
+#    include <stdint.h>
+#    include <sys/types.h>
 
-#include <ev.h>
+#    include <ev.h>
 
-#include "init/err.h"
-#include "supervisor/supervisor.h"
+#    include "init/err.h"
+#    include "supervisor/supervisor.h"
 
 /* Where a spawn failed, reported by the child through shared memory. */
 enum sv_step {
@@ -29,8 +29,7 @@ enum sv_step {
     SV_STEP_EXEC,
 };
 
-
-#define SV_CHILD_MAXFD 4
+#    define SV_CHILD_MAXFD 4
 
 /* Everything the child needs, prepared by the parent: the child only
  * applies it (no malloc, no stdio, no logging, no libev). */
@@ -42,10 +41,10 @@ struct sv_child {
     size_t pathbuf_size;
     bool own_pgroup;
     bool take_terminal;
-    const char *cwd;  /* NULL: stay */
+    const char *cwd; /* NULL: stay */
     bool set_umask;
     mode_t umask;
-    bool set_ids;     /* setgroups, setgid, setuid */
+    bool set_ids; /* setgroups, setgid, setuid */
     uid_t uid;
     gid_t gid;
     const gid_t *groups;
@@ -90,7 +89,8 @@ const char *sv_step_name(enum sv_step step);
  *   STARTING --ready timeout--> STOPPING (+stop), a failed start
  *   any running --stop--> STOPPING (+stop signal, +arm stop timer)
  *   STOPPING --stop timeout--> STOPPING (+SIGKILL)
- *   STOPPING --exit--> STARTING (+spawn) when wanted up again, else STOPPED
+ *   STOPPING --exit--> STARTING (+spawn) when wanted up again, else STOPPED;
+ *                      after a ready timeout: as a quick failure
  *   BACKOFF  --backoff done--> STARTING (+spawn) or WAITING
  *   BACKOFF|WAITING --stop--> STOPPED
  *   EXITED|FAILED --start--> as STOPPED
@@ -124,13 +124,14 @@ enum sv_event {
 struct sv_fsm_in {
     enum sv_state state;
     enum sv_event ev;
-    bool want_up;     /* the wanted state */
-    bool deps_ready;  /* every dependency is ready */
+    bool want_up;    /* the wanted state */
+    bool deps_ready; /* every dependency is ready */
     bool oneshot;
-    bool restart;     /* SV_EV_EXIT: the restart policy says restart */
-    bool success;     /* SV_EV_EXIT: the exit code is in exitcodes */
-    bool stable;      /* SV_EV_EXIT: it ran at least startsecs */
+    bool restart;      /* SV_EV_EXIT: the restart policy says restart */
+    bool success;      /* SV_EV_EXIT: the exit code is in exitcodes */
+    bool stable;       /* SV_EV_EXIT: it ran at least startsecs */
     bool retries_left; /* another quick failure is allowed */
+    bool failed_start; /* SV_EV_EXIT while stopping: stopped for a ready timeout */
 };
 
 struct sv_fsm_out {
@@ -173,17 +174,18 @@ struct sv_service {
     int ndeps;
     enum sv_state state;
     bool want_up;
-    bool removed;        /* dropped by a reload: freed once stopped */
-    bool restart_after;  /* changed by a reload: start again once stopped */
-    bool fresh;          /* added by this apply: start it if autostart */
-    pid_t pid;           /* 0 when not running */
+    bool removed;       /* dropped by a reload: freed once stopped */
+    bool restart_after; /* changed by a reload: start again once stopped */
+    bool fresh;         /* added by this apply: start it if autostart */
+    bool failed_start;  /* stopping because readiness timed out */
+    pid_t pid;          /* 0 when not running */
     ev_tstamp started_at;
     unsigned restarts;
-    unsigned fails;      /* quick failures in a row */
-    int last_status;     /* N or 128+N, -1 if none */
-    int ready_rfd;       /* fd:N read end in minit, -1 */
-    int probe_fd;        /* tcp: connecting socket, -1 */
-    pid_t probe_pid;     /* exec: running probe, 0 */
+    unsigned fails;  /* quick failures in a row */
+    int last_status; /* N or 128+N, -1 if none */
+    int ready_rfd;   /* fd:N read end in minit, -1 */
+    int probe_fd;    /* tcp: connecting socket, -1 */
+    pid_t probe_pid; /* exec: running probe, 0 */
     double probe_delay;
     struct sv_output *out;
     struct sv_output *err;
@@ -194,6 +196,7 @@ extern struct ev_loop *sv_loop;
 extern struct sv_service **sv_table;
 extern int sv_count;
 extern bool sv_shutting_down;
+extern pid_t sv_last_reaped; /* the last pid a service watcher collected */
 
 struct sv_service *sv_find(const char *name);
 /* Feeds an event to s and performs the resulting actions. */

@@ -19,12 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,11 +112,11 @@ notify_cb(struct ev_loop *loop, ev_io *w, int revents)
         s = cred ? service_of_pid(cred->pid) : NULL;
         if (s == NULL) {
             mi_log(MI_LOG_DEBUG, "notify: message from unknown pid %d ignored",
-                    cred ? (int)cred->pid : 0);
+                   cred ? (int)cred->pid : 0);
             continue;
         }
         if (s->conf->ready == SV_READY_NOTIFY && s->state == SV_STATE_STARTING &&
-                has_ready_line(buf, (size_t)n)) {
+            has_ready_line(buf, (size_t)n)) {
             mi_log_svc(MI_LOG_DEBUG, s->conf->name, "READY=1 from pid %d", (int)cred->pid);
             become_ready(s);
         }
@@ -148,7 +148,7 @@ sv_ready_notify_socket(struct mi_err *e)
     memcpy(sa.sun_path + 1, notify.name + 1, len - 1);
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
     if (setsockopt(notify.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-            bind(notify.fd, (struct sockaddr *)&sa, len) < 0) {
+        bind(notify.fd, (struct sockaddr *)&sa, len) < 0) {
         mi_err_sys(e, "unable to bind the notify socket %s", notify.name);
         sys_close(notify.fd);
         notify.fd = -1;
@@ -162,7 +162,8 @@ sv_ready_notify_socket(struct mi_err *e)
 static void
 readyfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct sv_service *s = (struct sv_service *)((char *)w - offsetof(struct sv_service, readyfd_w));
+    struct sv_service *s =
+            (struct sv_service *)((char *)w - offsetof(struct sv_service, readyfd_w));
     char buf[512];
     ssize_t n;
 
@@ -198,14 +199,15 @@ sv_ready_prepare_fd(struct sv_service *s, struct mi_err *e)
 static bool
 tcp_probe(struct sv_service *s)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->conf->ready_port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)s->conf->ready_port)};
     int err = 0;
     socklen_t elen = sizeof(err);
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (s->probe_fd >= 0) {
         if (getsockopt(s->probe_fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0 &&
-                getpeername(s->probe_fd, (struct sockaddr *)&sa, &elen) == 0) {
+            getpeername(s->probe_fd, (struct sockaddr *)&sa, &elen) == 0) {
             return true;
         }
         if (err == 0) {
@@ -235,10 +237,10 @@ probe_child_cb(struct ev_loop *loop, ev_child *w, int revents)
             (struct sv_service *)((char *)w - offsetof(struct sv_service, probe_child_w));
 
     (void)revents;
+    sv_last_reaped = w->rpid;
     ev_child_stop(loop, w);
     s->probe_pid = 0;
-    if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0 &&
-            s->state == SV_STATE_STARTING) {
+    if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0 && s->state == SV_STATE_STARTING) {
         become_ready(s);
     }
 }
@@ -267,7 +269,7 @@ exec_probe(struct sv_service *s)
     pid = sv_spawn_child(&ch, &e);
     if (pid < 0) {
         mi_log_svc(MI_LOG_WARNING, s->conf->name, "readiness check: %s: %s", e.msg,
-                strerror(e.errnum));
+                   strerror(e.errnum));
         return;
     }
     s->probe_pid = pid;
@@ -305,7 +307,7 @@ ready_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     mi_log_svc(MI_LOG_WARNING, s->conf->name, "not ready after %.3f s: a failed start",
-            (double)s->conf->ready_timeout_ms / 1000.0);
+               (double)s->conf->ready_timeout_ms / 1000.0);
     sv_ready_stop(s);
     sv_event(s, SV_EV_READY_TIMEOUT);
 }

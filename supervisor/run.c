@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +40,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
     int ws = w->rstatus;
 
     (void)revents;
+    sv_last_reaped = w->rpid;
     ev_child_stop(loop, w);
     ev_timer_stop(loop, &s->timer_w);
     sv_ready_stop(s);
@@ -53,7 +54,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
     s->last_status = status_of(ws);
     if (WIFSIGNALED(ws)) {
         mi_log_svc(s->state == SV_STATE_STOPPING ? MI_LOG_INFO : MI_LOG_WARNING, s->conf->name,
-                "killed by signal %d", WTERMSIG(ws));
+                   "killed by signal %d", WTERMSIG(ws));
     } else {
         mi_log_svc(MI_LOG_INFO, s->conf->name, "exited with status %d", WEXITSTATUS(ws));
     }

@@ -10,8 +10,8 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -22,6 +22,7 @@ struct ev_loop *sv_loop;
 struct sv_service **sv_table;
 int sv_count;
 bool sv_shutting_down;
+pid_t sv_last_reaped;
 
 static struct sv_hooks hooks;
 static struct sv_cfgref *current;
@@ -109,11 +110,11 @@ apply_actions(struct sv_service *s, unsigned act, bool quick_failure)
 
     if (act & SV_ACT_BACKOFF) {
         double d = (double)sv_backoff_ms(s->conf->restart_delay_ms, s->conf->restart_delay_max_ms,
-                           s->fails) /
+                                         s->fails) /
                    1000.0;
 
         mi_log_svc(MI_LOG_INFO, s->conf->name, "restarting in %.3f s (failure %u of %u)", d,
-                s->fails, s->conf->startretries);
+                   s->fails, s->conf->startretries);
         ev_timer_stop(sv_loop, &s->timer_w);
         ev_timer_set(&s->timer_w, d, 0.0);
         ev_timer_start(sv_loop, &s->timer_w);
@@ -131,7 +132,7 @@ apply_actions(struct sv_service *s, unsigned act, bool quick_failure)
     if (act & SV_ACT_SPAWN) {
         if (sv_run_spawn(s, &e) < 0) {
             mi_log_svc(MI_LOG_ERROR, s->conf->name, "%s%s%s", e.msg, e.errnum ? ": " : "",
-                    e.errnum ? strerror(e.errnum) : "");
+                       e.errnum ? strerror(e.errnum) : "");
             mi_err_clear(&e);
             sv_event(s, SV_EV_SPAWN_FAIL);
             return;
@@ -150,7 +151,7 @@ ended(struct sv_service *s)
         return;
     }
     mi_log_svc(MI_LOG_WARNING, s->conf->name, "critical service ended (status %d): stopping",
-            s->last_status < 0 ? 1 : s->last_status);
+               s->last_status < 0 ? 1 : s->last_status);
     if (hooks.critical_ended != NULL) {
         hooks.critical_ended(hooks.data, s->conf->name, s->last_status < 0 ? 1 : s->last_status);
     }
@@ -173,21 +174,33 @@ sv_event(struct sv_service *s, enum sv_event ev)
 
     if (ev == SV_EV_EXIT) {
         exit_inputs(s, s->child_w.rstatus, &in);
+        if (old == SV_STATE_STOPPING && s->failed_start) {
+            in.failed_start = true;
+            in.stable = false;
+            in.restart = s->conf->autorestart != SV_RESTART_FALSE;
+        }
+    }
+    if (ev == SV_EV_READY_TIMEOUT) {
+        s->failed_start = true;
     }
     out = sv_fsm_step(&in);
     if (!out.legal) {
-        mi_log_svc(MI_LOG_DEBUG, s->conf->name, "event %s ignored in state %s",
-                sv_event_name(ev), sv_state_name(old));
+        mi_log_svc(MI_LOG_DEBUG, s->conf->name, "event %s ignored in state %s", sv_event_name(ev),
+                   sv_state_name(old));
         return;
     }
     /* Quick failures in a row drive the backoff; a stable run resets. */
-    if ((ev == SV_EV_EXIT && old != SV_STATE_STOPPING) || ev == SV_EV_SPAWN_FAIL) {
+    if ((ev == SV_EV_EXIT && (old != SV_STATE_STOPPING || in.failed_start)) ||
+        ev == SV_EV_SPAWN_FAIL) {
         s->fails = (ev == SV_EV_EXIT && in.stable) ? 0 : s->fails + 1;
+    }
+    if (ev == SV_EV_EXIT) {
+        s->failed_start = false;
     }
     s->state = out.state;
     if (old != out.state) {
         mi_log_svc(MI_LOG_DEBUG, s->conf->name, "%s -> %s (%s)", sv_state_name(old),
-                sv_state_name(out.state), sv_event_name(ev));
+                   sv_state_name(out.state), sv_event_name(ev));
     }
     if (out.act & SV_ACT_ENDED) {
         ended(s);
@@ -370,26 +383,26 @@ conf_digest(const struct sv_conf *c, char *buf, size_t size)
         n += (r > 0 && (size_t)r < size - n) ? (size_t)r : 0;                                      \
     } while (0)
     DIGEST("%s|%s|%s|%s|%d|%o|", c->command, c->directory ? c->directory : "",
-            c->user ? c->user : "", c->group ? c->group : "", c->has_umask, (unsigned)c->umask);
+           c->user ? c->user : "", c->group ? c->group : "", c->has_umask, (unsigned)c->umask);
     for (char **v = c->env; v && *v; v++) {
         DIGEST("%s,", *v);
     }
     DIGEST("|%d%d|%llu|%u|%d|%llu|%d%d|%d|%d|", c->autostart, c->autorestart,
-            (unsigned long long)c->startsecs_ms, c->startretries, c->stopsignal,
-            (unsigned long long)c->stopwait_ms, c->stopasgroup, c->killasgroup,
-            c->redirect_stderr, c->type);
+           (unsigned long long)c->startsecs_ms, c->startretries, c->stopsignal,
+           (unsigned long long)c->stopwait_ms, c->stopasgroup, c->killasgroup, c->redirect_stderr,
+           c->type);
     for (int i = 0; i < 32; i++) {
         DIGEST("%02x", c->exitcodes[i]);
     }
     DIGEST("|%d:%s:%llu:%u|%d:%s:%llu:%u|", c->out.kind, c->out.path ? c->out.path : "",
-            (unsigned long long)c->out.maxbytes, c->out.backups, c->err.kind,
-            c->err.path ? c->err.path : "", (unsigned long long)c->err.maxbytes, c->err.backups);
+           (unsigned long long)c->out.maxbytes, c->out.backups, c->err.kind,
+           c->err.path ? c->err.path : "", (unsigned long long)c->err.maxbytes, c->err.backups);
     for (char **v = c->depends; v && *v; v++) {
         DIGEST("%s,", *v);
     }
     DIGEST("|%d:%d:%d|%llu|%d|%llu:%llu|", c->ready, c->ready_fd, c->ready_port,
-            (unsigned long long)c->ready_timeout_ms, c->critical,
-            (unsigned long long)c->restart_delay_ms, (unsigned long long)c->restart_delay_max_ms);
+           (unsigned long long)c->ready_timeout_ms, c->critical,
+           (unsigned long long)c->restart_delay_ms, (unsigned long long)c->restart_delay_max_ms);
     for (char **v = c->ready_argv; v && *v; v++) {
         DIGEST("%s ", *v);
     }
@@ -502,7 +515,7 @@ resolve_deps(struct sv_service *s, struct mi_err *e)
 
         if (d == NULL || d->removed) {
             return mi_err_set(e, 0, "service %s: unknown dependency '%s'", s->conf->name,
-                    s->conf->depends[i]);
+                              s->conf->depends[i]);
         }
         s->deps[s->ndeps++] = d;
     }
@@ -697,8 +710,22 @@ sv_is_ready(const char *name, bool *failed)
     bool ready = s != NULL && !s->removed && sv_service_ready(s);
 
     *failed = !ready && (s == NULL || s->removed || s->state == SV_STATE_FAILED ||
-                                (is_idle(s->state) && !s->want_up));
+                         (is_idle(s->state) && !s->want_up));
     return ready;
+}
+
+bool
+sv_owns_pid(pid_t pid)
+{
+    if (pid == sv_last_reaped) {
+        return true;
+    }
+    for (int i = 0; i < sv_count; i++) {
+        if (sv_table[i]->pid == pid || sv_table[i]->probe_pid == pid) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void

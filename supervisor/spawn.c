@@ -24,32 +24,43 @@ static char child_stack[16384] __attribute__((aligned(64)));
 #define SV_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 pid_t
-sv_spawn(const struct sv_exec *x, struct mi_err *e)
+sv_spawn_child(struct sv_child *c, struct mi_err *e)
 {
     char pathbuf[PATH_MAX];
+    pid_t pid;
+
+    c->pathbuf = pathbuf;
+    c->pathbuf_size = sizeof(pathbuf);
+    c->fail_step = SV_STEP_NONE;
+    c->fail_errno = 0;
+    if (c->path == NULL) {
+        c->path = getenv("PATH");
+    }
+    if (c->path == NULL) {
+        c->path = SV_DEFAULT_PATH;
+    }
+    pid = clone(sv_child_main, child_stack + sizeof(child_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                c);
+    if (pid < 0) {
+        return mi_err_sys(e, "unable to fork for '%s'", c->argv[0]);
+    }
+    if (c->fail_step != SV_STEP_NONE) {
+        /* The child has exited 127; the reaper collects it. */
+        return mi_err_set(e, c->fail_errno, "unable to %s '%s'", sv_step_name(c->fail_step),
+                          c->argv[0]);
+    }
+    return pid;
+}
+
+pid_t
+sv_spawn(const struct sv_exec *x, struct mi_err *e)
+{
     struct sv_child c = {
             .argv = x->argv,
             .envp = x->envp,
-            .pathbuf = pathbuf,
-            .pathbuf_size = sizeof(pathbuf),
             .own_pgroup = x->own_pgroup,
             .take_terminal = x->take_terminal,
     };
-    pid_t pid;
 
-    c.path = getenv("PATH");
-    if (c.path == NULL) {
-        c.path = SV_DEFAULT_PATH;
-    }
-    pid = clone(sv_child_main, child_stack + sizeof(child_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
-                &c);
-    if (pid < 0) {
-        return mi_err_sys(e, "unable to fork for '%s'", x->argv[0]);
-    }
-    if (c.fail_step != SV_STEP_NONE) {
-        /* The child has exited 127; the reaper collects it. */
-        return mi_err_set(e, c.fail_errno, "unable to %s '%s'", sv_step_name(c.fail_step),
-                          x->argv[0]);
-    }
-    return pid;
+    return sv_spawn_child(&c, e);
 }

@@ -108,7 +108,7 @@ struct sv_conf {
     enum sv_ready_kind ready;
     int ready_fd;
     int ready_port;
-    char **ready_argv; /* exec:CMD, split */
+    char **ready_argv;         /* exec:CMD, split */
     uint64_t ready_timeout_ms; /* 0: none */
     bool critical;
     uint64_t restart_delay_ms;     /* first backoff step, default 100 ms */
@@ -127,11 +127,11 @@ struct sv_conf {
 struct sv_config {
     struct sv_conf *services;
     int nservices;
-    int log_level;               /* -1: unset */
-    char *socket;                /* control socket path, NULL: default */
+    int log_level;                /* -1: unset */
+    char *socket;                 /* control socket path, NULL: default */
     uint64_t shutdown_timeout_ms; /* total deadline for stopping everything */
-    char *cgroup;                /* NULL: unset */
-    char *path;                  /* the file it came from */
+    char *cgroup;                 /* NULL: unset */
+    char *path;                   /* the file it came from */
 };
 
 /* Fills c with every default (autostart yes, autorestart unexpected,
@@ -180,10 +180,10 @@ struct sv_status {
     const char *name;
     const char *state; /* "running", "backoff", ... */
     bool want_up;
-    pid_t pid;            /* 0 when not running */
-    uint64_t uptime_ms;   /* since the last start, 0 when not running */
-    unsigned restarts;    /* restarts since minit started it */
-    int last_status;      /* last exit status (N or 128+N), -1 if none */
+    pid_t pid;          /* 0 when not running */
+    uint64_t uptime_ms; /* since the last start, 0 when not running */
+    unsigned restarts;  /* restarts since minit started it */
+    int last_status;    /* last exit status (N or 128+N), -1 if none */
     const char *command;
 };
 
@@ -215,6 +215,10 @@ int sv_ctl_status(const char *name, sv_status_fn *fn, void *data, struct mi_err 
 /* True when the service is ready (running and ready, or a oneshot that
  * exited successfully); *failed is set when it can no longer become ready. */
 bool sv_is_ready(const char *name, bool *failed);
+
+/* True when pid is (or was, in this loop iteration) a service's or a
+ * readiness probe's process: init's orphan watcher stays quiet on it. */
+bool sv_owns_pid(pid_t pid);
 
 /* Re-opens log files (SIGUSR1). */
 void sv_reopen_logs(void);

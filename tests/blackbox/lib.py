@@ -239,3 +239,89 @@ class Minit:
             pass
         if self in _live:
             _live.remove(self)
+
+
+class Services:
+    """minit -c CONFIG running (as PID 1 by default) with its control
+    socket in a temporary directory; stdout and stderr are collected by
+    threads so the test can wait for lines without blocking minit."""
+
+    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None):
+        import tempfile
+        import threading
+        self.dir = tempfile.mkdtemp(prefix="minit-test-")
+        self.sock = os.path.join(self.dir, "minit.sock")
+        self.config = os.path.join(self.dir, name)
+        self.write(config_text)
+        self.out, self.err = [], []
+        self.cond = threading.Condition()
+        self.m = Minit(["-S", self.sock, *args, "-c", self.config], pid1=pid1, env=env)
+        self.pid = self.m.pid
+        self.threads = [threading.Thread(target=self._pump, args=(self.m.p.stdout, self.out),
+                                         daemon=True),
+                        threading.Thread(target=self._pump, args=(self.m.p.stderr, self.err),
+                                         daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def write(self, text):
+        with open(self.config, "w") as f:
+            f.write(text.replace("@DIR@", self.dir).replace("@HELPER@", HELPER))
+
+    def _pump(self, stream, into):
+        for raw in iter(stream.readline, b""):
+            with self.cond:
+                into.append(raw.decode(errors="replace").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=10.0, stream="out"):
+        """Waits until pred(lines) is true; returns its value or None."""
+        end = time.monotonic() + timeout
+        lines = self.out if stream == "out" else self.err
+        with self.cond:
+            while True:
+                v = pred(lines)
+                if v:
+                    return v
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(min(left, 0.2))
+
+    def wait_text(self, text, timeout=10.0, stream="out"):
+        return self.wait_for(lambda ls: next((l for l in ls if text in l), None), timeout, stream)
+
+    def ctl(self, *args, timeout=20):
+        r = subprocess.run([MINIT, "ctl", "-S", self.sock, *args], capture_output=True,
+                           timeout=timeout)
+        return Result(r.returncode, r.stdout.decode(errors="replace"),
+                      r.stderr.decode(errors="replace"))
+
+    def status(self):
+        import json
+        r = self.ctl("status", "--json")
+        try:
+            return {s["name"]: s for s in json.loads(r.out)["services"]}
+        except (ValueError, KeyError):
+            return {}
+
+    def wait_state(self, name, state, timeout=10.0):
+        return wait_until(lambda: self.status().get(name, {}).get("state") == state, timeout, 0.02)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        if self.m.p.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+        rc = self.m.wait(timeout)
+        for t in self.threads:
+            t.join(5)
+        return rc
+
+    def close(self):
+        import shutil
+        self.m.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

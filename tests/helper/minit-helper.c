@@ -21,16 +21,24 @@
  *   pause                   print "ready" and wait for signals, forever
  *   stop-self               raise SIGSTOP, then exit 0 once continued
  *   sleep MS                sleep MS milliseconds, then exit 0
+ *   notify-ready [CMD...]   send READY=1 to $NOTIFY_SOCKET (sd_notify), then exec CMD
+ *                           or pause
+ *   listen PORT             listen on 127.0.0.1:PORT, print "listening", pause
+ *   lines N TAG             print N lines "TAG i <padding>" as fast as possible
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -337,6 +345,86 @@ cmd_daemon(const char *file, const char *mode)
     return 0;
 }
 
+static int
+cmd_notify_ready(char **rest)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    socklen_t len;
+    int fd;
+
+    if (path == NULL || strlen(path) >= sizeof(sa.sun_path)) {
+        out("no NOTIFY_SOCKET\n");
+        return 1;
+    }
+    strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+    if (sa.sun_path[0] == '@') {
+        sa.sun_path[0] = '\0';
+    }
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (fd < 0 || sendto(fd, "STATUS=up\nREADY=1\n", 19, 0, (struct sockaddr *)&sa, len) < 0) {
+        out("notify failed: %s\n", strerror(errno));
+        return 1;
+    }
+    close(fd);
+    out("notified\n");
+    if (rest[0] != NULL) {
+        execvp(rest[0], rest);
+        return 127;
+    }
+    for (;;) {
+        pause();
+    }
+}
+
+static int
+cmd_listen(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+        out("listen failed: %s\n", strerror(errno));
+        return 1;
+    }
+    out("listening %d\n", port);
+    for (;;) {
+        int c = accept(fd, NULL, NULL);
+
+        if (c >= 0) {
+            close(c);
+        }
+    }
+}
+
+static int
+cmd_lines(long n, const char *tag)
+{
+    static char buf[1 << 16];
+    size_t used = 0;
+
+    for (long i = 0; i < n; i++) {
+        int len = snprintf(buf + used, sizeof(buf) - used, "%s %ld %.*s\n", tag, i, (int)(i % 61),
+                           "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij");
+
+        used += (size_t)len;
+        if (sizeof(buf) - used < 256) {
+            if (write(STDOUT_FILENO, buf, used) != (ssize_t)used) {
+                return 1;
+            }
+            used = 0;
+        }
+    }
+    if (used > 0 && write(STDOUT_FILENO, buf, used) != (ssize_t)used) {
+        return 1;
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -390,6 +478,15 @@ main(int argc, char **argv)
     if (strcmp(cmd, "sleep") == 0 && argc > 2) {
         sleep_ms(atol(argv[2]));
         return 0;
+    }
+    if (strcmp(cmd, "notify-ready") == 0) {
+        return cmd_notify_ready(argv + 2);
+    }
+    if (strcmp(cmd, "listen") == 0 && argc > 2) {
+        return cmd_listen(atoi(argv[2]));
+    }
+    if (strcmp(cmd, "lines") == 0 && argc > 3) {
+        return cmd_lines(atol(argv[2]), argv[3]);
     }
     fprintf(stderr, "minit-helper: unknown command '%s'\n", cmd);
     return 64;

@@ -13,135 +13,136 @@
 static const struct {
     enum sv_state state;
     unsigned act;
-} want[SV_STATE_COUNT][SV_EV_COUNT] = {
-        [S(STOPPED)] =
-                {
-                        [SV_EV_START] = {S(STARTING), SV_ACT_SPAWN},
-                        [SV_EV_STOP] = {S(STOPPED), 0},
-                        [SV_EV_DEPS_READY] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_READY] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_EXIT] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_STOP_TIMEOUT] = {S(STOPPED), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(STOPPED), ILLEGAL},
-                },
-        [S(WAITING)] =
-                {
-                        [SV_EV_START] = {S(WAITING), 0},
-                        [SV_EV_STOP] = {S(STOPPED), 0},
-                        [SV_EV_DEPS_READY] = {S(STARTING), SV_ACT_SPAWN},
-                        [SV_EV_SPAWN_OK] = {S(WAITING), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(WAITING), ILLEGAL},
-                        [SV_EV_READY] = {S(WAITING), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(WAITING), ILLEGAL},
-                        [SV_EV_EXIT] = {S(WAITING), ILLEGAL},
-                        [SV_EV_STOP_TIMEOUT] = {S(WAITING), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(WAITING), ILLEGAL},
-                },
-        [S(STARTING)] =
-                {
-                        [SV_EV_START] = {S(STARTING), 0},
-                        [SV_EV_STOP] = {S(STOPPING), SV_ACT_STOP},
-                        [SV_EV_DEPS_READY] = {S(STARTING), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(STARTING), SV_ACT_READINESS},
-                        [SV_EV_SPAWN_FAIL] = {S(BACKOFF), SV_ACT_BACKOFF},
-                        [SV_EV_READY] = {S(RUNNING), 0},
-                        [SV_EV_READY_TIMEOUT] = {S(STOPPING), SV_ACT_STOP},
-                        [SV_EV_EXIT] = {S(BACKOFF), SV_ACT_BACKOFF},
-                        [SV_EV_STOP_TIMEOUT] = {S(STARTING), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(STARTING), ILLEGAL},
-                },
-        [S(RUNNING)] =
-                {
-                        [SV_EV_START] = {S(RUNNING), 0},
-                        [SV_EV_STOP] = {S(STOPPING), SV_ACT_STOP},
-                        [SV_EV_DEPS_READY] = {S(RUNNING), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(RUNNING), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(RUNNING), ILLEGAL},
-                        [SV_EV_READY] = {S(RUNNING), 0},
-                        [SV_EV_READY_TIMEOUT] = {S(RUNNING), ILLEGAL},
-                        [SV_EV_EXIT] = {S(BACKOFF), SV_ACT_BACKOFF},
-                        [SV_EV_STOP_TIMEOUT] = {S(RUNNING), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(RUNNING), ILLEGAL},
-                },
-        [S(STOPPING)] =
-                {
-                        [SV_EV_START] = {S(STOPPING), 0},
-                        [SV_EV_STOP] = {S(STOPPING), 0},
-                        [SV_EV_DEPS_READY] = {S(STOPPING), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(STOPPING), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(STOPPING), ILLEGAL},
-                        [SV_EV_READY] = {S(STOPPING), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(STOPPING), ILLEGAL},
-                        [SV_EV_EXIT] = {S(STARTING), SV_ACT_SPAWN},
-                        [SV_EV_STOP_TIMEOUT] = {S(STOPPING), SV_ACT_KILL},
-                        [SV_EV_BACKOFF_DONE] = {S(STOPPING), ILLEGAL},
-                },
-        [S(BACKOFF)] =
-                {
-                        [SV_EV_START] = {S(BACKOFF), 0},
-                        [SV_EV_STOP] = {S(STOPPED), 0},
-                        [SV_EV_DEPS_READY] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_READY] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_EXIT] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_STOP_TIMEOUT] = {S(BACKOFF), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(STARTING), SV_ACT_SPAWN},
-                },
-        [S(EXITED)] =
-                {
-                        [SV_EV_START] = {S(STARTING), SV_ACT_SPAWN},
-                        [SV_EV_STOP] = {S(STOPPED), 0},
-                        [SV_EV_DEPS_READY] = {S(EXITED), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(EXITED), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(EXITED), ILLEGAL},
-                        [SV_EV_READY] = {S(EXITED), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(EXITED), ILLEGAL},
-                        [SV_EV_EXIT] = {S(EXITED), ILLEGAL},
-                        [SV_EV_STOP_TIMEOUT] = {S(EXITED), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(EXITED), ILLEGAL},
-                },
-        [S(FAILED)] =
-                {
-                        [SV_EV_START] = {S(STARTING), SV_ACT_SPAWN},
-                        [SV_EV_STOP] = {S(STOPPED), 0},
-                        [SV_EV_DEPS_READY] = {S(FAILED), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(FAILED), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(FAILED), ILLEGAL},
-                        [SV_EV_READY] = {S(FAILED), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(FAILED), ILLEGAL},
-                        [SV_EV_EXIT] = {S(FAILED), ILLEGAL},
-                        [SV_EV_STOP_TIMEOUT] = {S(FAILED), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(FAILED), ILLEGAL},
-                },
-        [S(PAUSED)] =
-                {
-                        [SV_EV_START] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_STOP] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_DEPS_READY] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_SPAWN_OK] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_SPAWN_FAIL] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_READY] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_READY_TIMEOUT] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_EXIT] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_STOP_TIMEOUT] = {S(PAUSED), ILLEGAL},
-                        [SV_EV_BACKOFF_DONE] = {S(PAUSED), ILLEGAL},
-                },
+} want[SV_STATE_COUNT][SV_EV_COUNT] =
+        {
+                [S(STOPPED)] =
+                        {
+                                [SV_EV_START] = {S(STARTING), SV_ACT_SPAWN},
+                                [SV_EV_STOP] = {S(STOPPED), 0},
+                                [SV_EV_DEPS_READY] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_READY] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_EXIT] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_STOP_TIMEOUT] = {S(STOPPED), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(STOPPED), ILLEGAL},
+                        },
+                [S(WAITING)] =
+                        {
+                                [SV_EV_START] = {S(WAITING), 0},
+                                [SV_EV_STOP] = {S(STOPPED), 0},
+                                [SV_EV_DEPS_READY] = {S(STARTING), SV_ACT_SPAWN},
+                                [SV_EV_SPAWN_OK] = {S(WAITING), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(WAITING), ILLEGAL},
+                                [SV_EV_READY] = {S(WAITING), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(WAITING), ILLEGAL},
+                                [SV_EV_EXIT] = {S(WAITING), ILLEGAL},
+                                [SV_EV_STOP_TIMEOUT] = {S(WAITING), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(WAITING), ILLEGAL},
+                        },
+                [S(STARTING)] =
+                        {
+                                [SV_EV_START] = {S(STARTING), 0},
+                                [SV_EV_STOP] = {S(STOPPING), SV_ACT_STOP},
+                                [SV_EV_DEPS_READY] = {S(STARTING), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(STARTING), SV_ACT_READINESS},
+                                [SV_EV_SPAWN_FAIL] = {S(BACKOFF), SV_ACT_BACKOFF},
+                                [SV_EV_READY] = {S(RUNNING), 0},
+                                [SV_EV_READY_TIMEOUT] = {S(STOPPING), SV_ACT_STOP},
+                                [SV_EV_EXIT] = {S(BACKOFF), SV_ACT_BACKOFF},
+                                [SV_EV_STOP_TIMEOUT] = {S(STARTING), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(STARTING), ILLEGAL},
+                        },
+                [S(RUNNING)] =
+                        {
+                                [SV_EV_START] = {S(RUNNING), 0},
+                                [SV_EV_STOP] = {S(STOPPING), SV_ACT_STOP},
+                                [SV_EV_DEPS_READY] = {S(RUNNING), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(RUNNING), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(RUNNING), ILLEGAL},
+                                [SV_EV_READY] = {S(RUNNING), 0},
+                                [SV_EV_READY_TIMEOUT] = {S(RUNNING), ILLEGAL},
+                                [SV_EV_EXIT] = {S(BACKOFF), SV_ACT_BACKOFF},
+                                [SV_EV_STOP_TIMEOUT] = {S(RUNNING), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(RUNNING), ILLEGAL},
+                        },
+                [S(STOPPING)] =
+                        {
+                                [SV_EV_START] = {S(STOPPING), 0},
+                                [SV_EV_STOP] = {S(STOPPING), 0},
+                                [SV_EV_DEPS_READY] = {S(STOPPING), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(STOPPING), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(STOPPING), ILLEGAL},
+                                [SV_EV_READY] = {S(STOPPING), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(STOPPING), ILLEGAL},
+                                [SV_EV_EXIT] = {S(STARTING), SV_ACT_SPAWN},
+                                [SV_EV_STOP_TIMEOUT] = {S(STOPPING), SV_ACT_KILL},
+                                [SV_EV_BACKOFF_DONE] = {S(STOPPING), ILLEGAL},
+                        },
+                [S(BACKOFF)] =
+                        {
+                                [SV_EV_START] = {S(BACKOFF), 0},
+                                [SV_EV_STOP] = {S(STOPPED), 0},
+                                [SV_EV_DEPS_READY] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_READY] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_EXIT] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_STOP_TIMEOUT] = {S(BACKOFF), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(STARTING), SV_ACT_SPAWN},
+                        },
+                [S(EXITED)] =
+                        {
+                                [SV_EV_START] = {S(STARTING), SV_ACT_SPAWN},
+                                [SV_EV_STOP] = {S(STOPPED), 0},
+                                [SV_EV_DEPS_READY] = {S(EXITED), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(EXITED), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(EXITED), ILLEGAL},
+                                [SV_EV_READY] = {S(EXITED), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(EXITED), ILLEGAL},
+                                [SV_EV_EXIT] = {S(EXITED), ILLEGAL},
+                                [SV_EV_STOP_TIMEOUT] = {S(EXITED), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(EXITED), ILLEGAL},
+                        },
+                [S(FAILED)] =
+                        {
+                                [SV_EV_START] = {S(STARTING), SV_ACT_SPAWN},
+                                [SV_EV_STOP] = {S(STOPPED), 0},
+                                [SV_EV_DEPS_READY] = {S(FAILED), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(FAILED), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(FAILED), ILLEGAL},
+                                [SV_EV_READY] = {S(FAILED), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(FAILED), ILLEGAL},
+                                [SV_EV_EXIT] = {S(FAILED), ILLEGAL},
+                                [SV_EV_STOP_TIMEOUT] = {S(FAILED), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(FAILED), ILLEGAL},
+                        },
+                [S(PAUSED)] =
+                        {
+                                [SV_EV_START] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_STOP] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_DEPS_READY] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_SPAWN_OK] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_SPAWN_FAIL] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_READY] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_READY_TIMEOUT] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_EXIT] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_STOP_TIMEOUT] = {S(PAUSED), ILLEGAL},
+                                [SV_EV_BACKOFF_DONE] = {S(PAUSED), ILLEGAL},
+                        },
 };
 
 static struct sv_fsm_in
 base(enum sv_state st, enum sv_event ev)
 {
     struct sv_fsm_in in = {.state = st,
-            .ev = ev,
-            .want_up = true,
-            .deps_ready = true,
-            .restart = true,
-            .retries_left = true};
+                           .ev = ev,
+                           .want_up = true,
+                           .deps_ready = true,
+                           .restart = true,
+                           .retries_left = true};
 
     return in;
 }
@@ -156,9 +157,9 @@ test_every_pair(void)
             bool illegal = want[st][ev].act == ILLEGAL;
 
             TAP_OK(out.legal == !illegal && out.state == want[st][ev].state &&
-                            (illegal || out.act == want[st][ev].act),
-                    "%s + %s -> %s%s", sv_state_name(st), sv_event_name(ev),
-                    sv_state_name(want[st][ev].state), illegal ? " (illegal)" : "");
+                           (illegal || out.act == want[st][ev].act),
+                   "%s + %s -> %s%s", sv_state_name(st), sv_event_name(ev),
+                   sv_state_name(want[st][ev].state), illegal ? " (illegal)" : "");
         }
     }
 }
@@ -169,7 +170,7 @@ check(struct sv_fsm_in in, enum sv_state st, unsigned act, const char *what)
     struct sv_fsm_out out = sv_fsm_step(&in);
 
     TAP_OK(out.legal && out.state == st && out.act == act, "%s: got %s/0x%x", what,
-            sv_state_name(out.state), out.act);
+           sv_state_name(out.state), out.act);
 }
 
 static void
@@ -215,6 +216,11 @@ test_decisions(void)
     in = base(S(BACKOFF), SV_EV_BACKOFF_DONE);
     in.deps_ready = false;
     check(in, S(WAITING), 0, "backoff done with dependencies down: waiting");
+    in = base(S(STOPPING), SV_EV_EXIT);
+    in.failed_start = true;
+    check(in, S(BACKOFF), SV_ACT_BACKOFF, "exit after a ready timeout: backoff, not a restart");
+    in.retries_left = false;
+    check(in, S(FAILED), SV_ACT_ENDED, "... or failed when no retries are left");
     in = base(S(STARTING), SV_EV_SPAWN_FAIL);
     in.retries_left = false;
     check(in, S(FAILED), SV_ACT_ENDED, "spawn failure with no retries: failed");
