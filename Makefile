@@ -13,6 +13,7 @@ LIBEV_CFLAGS ?=
 LIBEV_LIBS  ?= -lev -lm
 PKGS        := libcap libseccomp inih
 PYTHON      ?= python3
+BENCH_ARGS  ?=
 
 ifeq ($(V),1)
 Q :=
@@ -134,7 +135,7 @@ demo: $(O)/minit
 	$(Q)sh examples/demo.sh $(O)/minit
 
 bench: $(O)/minit static $(HELPER)
-	$(Q)$(PYTHON) bench/bench.py --minit $(O)/minit --minit-static build-static/minit --helper $(HELPER)
+	$(Q)$(PYTHON) bench/bench.py --minit $(O)/minit --minit-static build-static/minit --helper $(HELPER) $(BENCH_ARGS)
 
 FORMAT_FILES = $(wildcard init/*.[ch] supervisor/*.[ch] cgroupfs/*.[ch] ns/*.[ch] tests/*.h tests/unit/*.c tests/helper/*.c)
 format:

@@ -17,6 +17,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
 import platform
@@ -67,14 +68,15 @@ class Config:
     orphans_n: int
     stream_n: int
     stream_rounds: int
+    stream_budget: float  # seconds; no new round starts once it would overrun
     latency_m: int
     latency_warmup: int
 
 
 def make_config(quick):
     if quick:
-        return Config(True, 60, 5, 3, 2.0, 5000, 3000, 3, 1000, 50)
-    return Config(False, 300, 15, 3, 5.0, 20000, 20000, 4, 5000, 200)
+        return Config(True, 60, 5, 3, 2.0, 5000, 3000, 3, 40.0, 1000, 50)
+    return Config(False, 300, 15, 3, 5.0, 20000, 20000, 4, 170.0, 5000, 200)
 
 
 # ---------------------------------------------------------------------------
@@ -82,6 +84,7 @@ def make_config(quick):
 
 LIVE = {}  # pid -> subprocess.Popen, or None for os.posix_spawn children
 PROBLEMS = []  # human-readable anomalies, printed at the end
+NOTES = []  # things about the run itself (e.g. a time budget cut a phase short)
 _DEVNULL = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
 _NULL_STDIO = [(os.POSIX_SPAWN_DUP2, _DEVNULL, fd) for fd in (0, 1, 2)]
 
@@ -748,7 +751,16 @@ def measure_orphans(inits, cfg, helper, stream_bin):
         return res
     per = cfg.stream_n // cfg.stream_rounds
     rounds = {i.name: [] for i in inits}
+    t0 = time.monotonic()
     for k in range(cfg.stream_rounds):
+        spent = time.monotonic() - t0
+        if k > 0 and spent + spent / k > cfg.stream_budget:
+            NOTES.append(f"orphans stream: stopped after {k} of {cfg.stream_rounds} rounds "
+                         f"({spent:.0f} s; budget {cfg.stream_budget:.0f} s): the machine is "
+                         f"slower than usual (load average {os.getloadavg()[0]:.1f}); "
+                         f"N = {k * per} per init instead of {cfg.stream_n}")
+            log("NOTE: " + NOTES[-1])
+            break
         for i in inits[k % len(inits):] + inits[:k % len(inits)]:
             r = orphans_stream_round(i, per, stream_bin)
             rounds[i.name].append(r)
@@ -770,6 +782,7 @@ def measure_orphans(inits, cfg, helper, stream_bin):
 
 
 def report_orphans(res, inits, cfg):
+    rounds = max((r["stream"]["rounds"] for r in res.values() if "stream" in r), default=0)
     rows = {}
     for n, r in res.items():
         b, s = r.get("burst", {}), r.get("stream", {})
@@ -790,7 +803,7 @@ def report_orphans(res, inits, cfg):
         inits, [("N", "stream_n"), ("s", "stream_s"), ("orphans/s", "stream_rate"),
                 ("slowest round /s", "stream_min"), ("fastest round /s", "stream_max"),
                 ("zombies left", "stream_left")], rows, "stream_rate", higher_better=True,
-        note=f"N orphans per init in {cfg.stream_rounds} rounds of N/{cfg.stream_rounds}, "
+        note=f"N orphans per init in {rounds} rounds of {cfg.stream_n // cfg.stream_rounds}, "
         "the inits taking turns; time measured by orphan-stream from its first fork "
         "until no zombie is left; orphans/s = N / total time.")
     return text
@@ -1028,6 +1041,59 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
+def snapshot(src, tmp, sub):
+    """Copy a binary under test into tmp/sub/ (same base name), so that a
+    rebuild in another shell during the run cannot change what is measured."""
+    os.makedirs(os.path.join(tmp, sub), exist_ok=True)
+    dst = os.path.join(tmp, sub, os.path.basename(src))
+    shutil.copy2(src, dst)
+    with open(dst, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return dst, digest
+
+
+def run_all(inits, cfg, helper, want, results):
+    """Every measurement in turn; returns the markdown sections."""
+    sections = []
+
+    def step(name, fn, *a):
+        if not want(name):
+            return None
+        log(f"{name} ...")
+        t0 = time.monotonic()
+        r = fn(*a)
+        reap_strays()
+        log(f"{name} done in {time.monotonic() - t0:.1f} s")
+        results[name] = r
+        return r
+
+    r = step("start", lambda: {"process": measure_start(inits, cfg, False),
+                               "pid1": measure_start(inits, cfg, True)})
+    if r:
+        sections += [report_start(r["process"], inits, False, cfg),
+                     report_start(r["pid1"], inits, True, cfg)]
+    if step("instructions", measure_instructions, inits):
+        sections.append(report_instructions(results["instructions"], inits))
+    if step("syscalls", measure_syscalls, inits):
+        sections.append(report_syscalls(results["syscalls"], inits))
+    if step("memory", measure_memory, inits, cfg, helper):
+        sections.append(report_memory(results["memory"], inits))
+    if step("wakeups", measure_wakeups, inits, cfg, helper):
+        sections.append(report_wakeups(results["wakeups"], inits, cfg))
+    if want("orphans"):
+        stream_bin = build_orphan_stream()
+        if step("orphans", measure_orphans, inits, cfg, helper, stream_bin):
+            sections.append(report_orphans(results["orphans"], inits, cfg))
+    r = step("latency", lambda: {"unpinned": measure_latency(inits, cfg, helper, False),
+                                 "pinned": measure_latency(inits, cfg, helper, True)})
+    if r:
+        sections += [report_latency(r["unpinned"], inits, False),
+                     report_latency(r["pinned"], inits, True)]
+    if step("size", measure_size, inits):
+        sections.append(report_size(results["size"], inits))
+    return sections
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = make_config(args.quick)
@@ -1039,99 +1105,62 @@ def main(argv=None):
     for t in ("true", "unshare", "taskset", "strace", "file"):
         if tool(t) is None:
             sys.exit(f"bench: '{t}' not found in {ENV['PATH']}")
-    helper = os.path.abspath(args.helper)
-    if not os.access(helper, os.X_OK):
-        sys.exit(f"bench: helper {helper} is not executable (make {args.helper})")
-    inits = [Init("minit", os.path.abspath(args.minit), True),
-             Init("minit-static", os.path.abspath(args.minit_static), True)] + \
-        [Init(n, p, False) for n, p in PEERS]
+    for what, path in (("--minit", args.minit), ("--minit-static", args.minit_static),
+                       ("--helper", args.helper)):
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {what} {path} is not an executable (run make bench)")
 
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
     become_subreaper()
     t_start = time.monotonic()
-    results = {"meta": {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": cfg.quick,
-        "config": cfg.__dict__, "kernel": platform.release(),
-        "machine": platform.machine(), "cpus": os.cpu_count(),
-        "python": platform.python_version(), "loadavg_start": os.getloadavg(),
-        "inits": {i.name: i.path for i in inits}, "helper": helper}}
-    sections = []
-    try:
-        inits = check_inits(inits)
-        if not any(i.is_minit for i in inits) or all(i.is_minit for i in inits):
-            sys.exit("bench: need at least one minit and one peer that run")
-
-        def step(name, fn, *a):
-            if not want(name):
-                return None
-            log(f"{name} ...")
-            t0 = time.monotonic()
-            r = fn(*a)
-            reap_strays()
-            log(f"{name} done in {time.monotonic() - t0:.1f} s")
-            return r
-
-        r = step("start", lambda: {"process": measure_start(inits, cfg, False),
-                                   "pid1": measure_start(inits, cfg, True)})
-        if r:
-            results["start"] = r
-            sections += [report_start(r["process"], inits, False, cfg),
-                         report_start(r["pid1"], inits, True, cfg)]
-        r = step("instructions", measure_instructions, inits)
-        if r:
-            results["instructions"] = r
-            sections.append(report_instructions(r, inits))
-        r = step("syscalls", measure_syscalls, inits)
-        if r:
-            results["syscalls"] = r
-            sections.append(report_syscalls(r, inits))
-        r = step("memory", measure_memory, inits, cfg, helper)
-        if r:
-            results["memory"] = r
-            sections.append(report_memory(r, inits))
-        r = step("wakeups", measure_wakeups, inits, cfg, helper)
-        if r:
-            results["wakeups"] = r
-            sections.append(report_wakeups(r, inits, cfg))
-        if want("orphans"):
-            stream_bin = build_orphan_stream()
-            r = step("orphans", measure_orphans, inits, cfg, helper, stream_bin)
-            results["orphans"] = r
-            sections.append(report_orphans(r, inits, cfg))
-        r = step("latency", lambda: {"unpinned": measure_latency(inits, cfg, helper, False),
-                                     "pinned": measure_latency(inits, cfg, helper, True)})
-        if r:
-            results["latency"] = r
-            sections += [report_latency(r["unpinned"], inits, False),
-                         report_latency(r["pinned"], inits, True)]
-        r = step("size", measure_size, inits)
-        if r:
-            results["size"] = r
-            sections.append(report_size(r, inits))
-    finally:
-        cleanup_all()
+    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": cfg.quick,
+            "config": cfg.__dict__, "kernel": platform.release(),
+            "machine": platform.machine(), "cpus": os.cpu_count(),
+            "python": platform.python_version(), "loadavg_start": os.getloadavg(),
+            "binaries": {}}
+    results = {"meta": meta}
+    with tempfile.TemporaryDirectory(prefix="minit-bench-") as tmp:
+        copies = {}
+        for name, src in (("minit", args.minit), ("minit-static", args.minit_static),
+                          ("helper", args.helper)):
+            copies[name], digest = snapshot(os.path.abspath(src), tmp, name)
+            meta["binaries"][name] = {"path": os.path.abspath(src), "sha256": digest}
+        helper = copies["helper"]
+        inits = [Init("minit", copies["minit"], True),
+                 Init("minit-static", copies["minit-static"], True)] + \
+            [Init(n, p, False) for n, p in PEERS]
+        try:
+            inits = check_inits(inits)
+            if not any(i.is_minit for i in inits) or all(i.is_minit for i in inits):
+                sys.exit("bench: need at least one minit and one peer that run")
+            sections = run_all(inits, cfg, helper, want, results)
+        finally:
+            cleanup_all()
 
     text, summ = summary(results, inits)
     results["summary"] = summ
     results["problems"] = PROBLEMS
-    elapsed = time.monotonic() - t_start
-    results["meta"]["seconds"] = elapsed
-    results["meta"]["loadavg_end"] = os.getloadavg()
-    mode = "quick" if cfg.quick else "full"
-    print(f"# minit benchmark ({mode} run)\n")
-    print(f"{results['meta']['date']}, Linux {platform.release()}, {os.cpu_count()} CPUs, "
-          f"load average at start {results['meta']['loadavg_start'][0]:.2f}, at end "
-          f"{results['meta']['loadavg_end'][0]:.2f}; inits: " +
-          ", ".join(f"{i.name}={i.path}" for i in inits) + "\n")
-    for s in sections:
-        print(s)
+    results["notes"] = NOTES
+    meta["seconds"] = time.monotonic() - t_start
+    meta["loadavg_end"] = os.getloadavg()
+    print(f"# minit benchmark ({'quick' if cfg.quick else 'full'} run)\n")
+    print(f"{meta['date']}, Linux {meta['kernel']}, {meta['cpus']} CPUs, load average "
+          f"{meta['loadavg_start'][0]:.2f} at start, {meta['loadavg_end'][0]:.2f} at end. "
+          f"minit = {args.minit}, minit-static = {args.minit_static} (copied at start, "
+          f"sha256 {meta['binaries']['minit']['sha256'][:12]} and "
+          f"{meta['binaries']['minit-static']['sha256'][:12]}); peers: " +
+          ", ".join(p for _, p in PEERS) + ".\n")
+    for sec in sections:
+        print(sec)
     print(text)
     print("## Problems\n")
     print("\n".join(f"- {p}" for p in PROBLEMS) if PROBLEMS else "none")
-    print(f"\nTotal run time: {elapsed:.0f} s")
+    if NOTES:
+        print("\n## Notes\n\n" + "\n".join(f"- {n}" for n in NOTES))
+    print(f"\nTotal run time: {meta['seconds']:.0f} s")
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
-        json.dump(results, f, indent=2, sort_keys=False)
+        json.dump(results, f, indent=2)
         f.write("\n")
     log(f"wrote {args.json}")
     return 0

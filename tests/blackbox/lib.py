@@ -246,13 +246,17 @@ class Services:
     socket in a temporary directory; stdout and stderr are collected by
     threads so the test can wait for lines without blocking minit."""
 
-    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None):
+    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None, files=None):
         import tempfile
         import threading
         self.dir = tempfile.mkdtemp(prefix="minit-test-")
         self.sock = os.path.join(self.dir, "minit.sock")
         self.config = os.path.join(self.dir, name)
         self.write(config_text)
+        for fname, text in (files or {}).items():
+            with open(os.path.join(self.dir, fname), "w") as f:
+                f.write(text)
+        os.chmod(self.dir, 0o755)
         self.out, self.err = [], []
         self.cond = threading.Condition()
         self.m = Minit(["-S", self.sock, *args, "-c", self.config], pid1=pid1, env=env)
