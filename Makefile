@@ -40,7 +40,7 @@ LIBS = $(LIBEV_LIBS) $(PKG_LIBS)
 BASE_SRCS  := init/err.c init/log.c init/sys.c
 INIT_SRCS  := init/main.c init/opts.c init/parse.c init/signals.c init/pid1.c \
 	init/services.c init/config.c init/config_build.c init/config_keys.c \
-	init/config_value.c init/ctl.c
+	init/config_value.c init/passwd.c init/ctl.c
 SV_SRCS    := supervisor/spawn.c supervisor/child.c supervisor/fsm.c supervisor/service.c \
 	supervisor/run.c supervisor/ready.c supervisor/model.c supervisor/output.c \
 	supervisor/control.c
@@ -105,7 +105,8 @@ install: $(O)/minit
 
 # A fully static binary, checked as catatonit's CI does.
 static:
-	$(Q)$(MAKE) --no-print-directory O=build-static MODE_LDFLAGS="-static -s" \
+	$(Q)$(MAKE) --no-print-directory O=build-static MODE_LDFLAGS="-static -s -Wl,--gc-sections" \
+		OPT="-O2 -ffunction-sections -fdata-sections" \
 		PKG_LIBS="$$($(PKG_CONFIG) --static --libs $(PKGS))" build-static/minit
 	$(Q)file build-static/minit | grep -q 'statically linked' || \
 		{ echo "build-static/minit is not statically linked"; exit 1; }

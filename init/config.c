@@ -41,9 +41,10 @@
 #include "init/init.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -654,12 +655,62 @@ include_file(struct cfg_ctx *x, int from, int line, const char *path)
     free(text);
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Matches the last component of full against its directory, sorted as
+ * glob(3) sorts. Not glob(3) itself: its ~ expansion pulls in NSS, which
+ * a static minit cannot use; wildcards are allowed in the file name only,
+ * which is how supervisord's conf.d includes are written. */
+static int
+match_dir(const char *full, char ***names, size_t *n)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(full, '/');
+    const char *base = slash + 1;
+    DIR *d;
+    struct dirent *de;
+    size_t cap = 0;
+
+    memcpy(dir, full, (size_t)(slash - full));
+    dir[slash == full ? 1 : slash - full] = '\0';
+    if (strpbrk(dir, "*?[") != NULL || (d = opendir(dir)) == NULL) {
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char *path;
+
+        if (fnmatch(base, de->d_name, FNM_PERIOD) != 0) {
+            continue;
+        }
+        if (*n == cap) {
+            char **nn = realloc(*names, sizeof(char *) * (cap = cap ? cap * 2 : 8));
+
+            if (nn == NULL) {
+                break;
+            }
+            *names = nn;
+        }
+        if (asprintf(&path, "%s/%s", slash == full ? "" : dir, de->d_name) < 0) {
+            break;
+        }
+        (*names)[(*n)++] = path;
+    }
+    closedir(d);
+    qsort(*names, *n, sizeof(char *), cmp_names);
+    return 0;
+}
+
 /* One pattern of files=, relative to the including file's directory. */
 static void
 include_glob(struct cfg_ctx *x, int src, int line, const char *pattern)
 {
     char full[PATH_MAX];
-    glob_t g;
+    char **names = NULL;
+    size_t n = 0;
     int r;
 
     r = pattern[0] == '/' ? snprintf(full, sizeof(full), "%s", pattern)
@@ -668,19 +719,27 @@ include_glob(struct cfg_ctx *x, int src, int line, const char *pattern)
         init_cfg_error(x, src, line, "include pattern too long: %s", pattern);
         return;
     }
-    r = glob(full, 0, NULL, &g);
-    if (r == GLOB_NOMATCH) {
+    if (strpbrk(full, "*?[") == NULL) {
+        if (access(full, F_OK) < 0) {
+            init_cfg_warn(x, src, line, "no file matches %s", full);
+        } else {
+            include_file(x, src, line, full);
+        }
+        return;
+    }
+    if (match_dir(full, &names, &n) < 0) {
+        init_cfg_error(x, src, line,
+                       "unable to expand %s (wildcards are allowed in the file name only)", full);
+        return;
+    }
+    if (n == 0) {
         init_cfg_warn(x, src, line, "no file matches %s", full);
-        return;
     }
-    if (r != 0) {
-        init_cfg_error(x, src, line, "unable to expand %s", full);
-        return;
+    for (size_t i = 0; i < n; i++) {
+        include_file(x, src, line, names[i]);
+        free(names[i]);
     }
-    for (size_t i = 0; i < g.gl_pathc; i++) {
-        include_file(x, src, line, g.gl_pathv[i]);
-    }
-    globfree(&g);
+    free(names);
 }
 
 /* [include] files = PATTERN... (space-separated globs, expanded first). */

@@ -4,45 +4,25 @@
  * sv_config. [minit] and [supervisord] first (the latter's environment
  * goes to every service), then each [service:*] and [program:*] as
  * numprocs services (usually one), each key through config_keys.c's
- * table. Users and groups are resolved now (getpwnam, getgrnam,
- * getgrouplist), so that a typo fails at load and not at each spawn. Each
+ * table. Users and groups are resolved now (from /etc/passwd and
+ * /etc/group, see passwd.h), so that a typo fails at load and not at each spawn. Each
  * problem is logged with its FILE:LINE; x->nerr counts the errors.
  */
 #include "init/config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "init/parse.h"
+#include "init/passwd.h"
 
 #define CFG_MAX_PROCS 1000 /* numprocs */
 
 static int
 load_groups(struct sv_conf *c, const char *user)
 {
-    int n = 32;
-
-    for (;;) {
-        gid_t *g = malloc((size_t)n * sizeof(gid_t));
-        int got = n;
-
-        if (g == NULL) {
-            return -1;
-        }
-        if (getgrouplist(user, c->gid, g, &got) >= 0) {
-            c->groups = g;
-            c->ngroups = got;
-            return 0;
-        }
-        free(g);
-        n = got > n ? got : n * 2;
-        if (n > 65536) {
-            return -1;
-        }
-    }
+    return mi_group_list("", user, c->gid, &c->groups, &c->ngroups);
 }
 
 /* user= by name or number. A number not in /etc/passwd is fine (as with
@@ -52,19 +32,19 @@ static int
 resolve_user(struct sv_conf *c, char **pwname, struct mi_err *e)
 {
     struct mi_err tmp = {0};
-    struct passwd *pw;
-    uint64_t id;
+    struct mi_pw pw;
+    uint64_t id = 0;
     bool numeric = mi_parse_uint(c->user, 0, UINT32_MAX - 1, &id, &tmp) == 0;
+    bool found = mi_passwd_find("", numeric ? NULL : c->user, (uid_t)id, &pw) == 1;
 
-    pw = numeric ? getpwuid((uid_t)id) : getpwnam(c->user);
-    if (pw == NULL && !numeric) {
-        return mi_err_set(e, 0, "unknown user '%s'", c->user);
+    if (!found && !numeric) {
+        return mi_err_set(e, 0, "unknown user '%s' (not in /etc/passwd)", c->user);
     }
-    c->uid = pw != NULL ? pw->pw_uid : (uid_t)id;
-    c->gid = pw != NULL ? pw->pw_gid : 0;
-    c->home = strdup(pw != NULL ? pw->pw_dir : "/");
-    *pwname = pw != NULL ? strdup(pw->pw_name) : NULL;
-    if (c->home == NULL || (pw != NULL && *pwname == NULL)) {
+    c->uid = found ? pw.uid : (uid_t)id;
+    c->gid = found ? pw.gid : 0;
+    c->home = strdup(found ? pw.home : "/");
+    *pwname = found ? strdup(pw.name) : NULL;
+    if (c->home == NULL || (found && *pwname == NULL)) {
         return mi_err_set(e, ENOMEM, "unable to store the user");
     }
     return 0;
@@ -74,22 +54,22 @@ static int
 resolve_group(struct sv_conf *c, struct mi_err *e)
 {
     struct mi_err tmp = {0};
-    struct group *gr;
     uint64_t id;
+    gid_t gid;
 
     if (mi_parse_uint(c->group, 0, UINT32_MAX - 1, &id, &tmp) == 0) {
         c->gid = (gid_t)id;
         return 0;
     }
-    if ((gr = getgrnam(c->group)) == NULL) {
-        return mi_err_set(e, 0, "unknown group '%s'", c->group);
+    if (mi_group_find("", c->group, &gid) != 1) {
+        return mi_err_set(e, 0, "unknown group '%s' (not in /etc/group)", c->group);
     }
-    c->gid = gr->gr_gid;
+    c->gid = gid;
     return 0;
 }
 
 /* Resolved at load time, so a typo fails now and not at each spawn. The
- * supplementary groups come last: getgrouplist() wants the final gid. */
+ * supplementary groups come last: the list starts with the final gid. */
 static void
 finish_ids(struct cfg_build *b)
 {

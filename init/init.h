@@ -4,18 +4,21 @@
  * outside init/ includes this header.
  */
 #ifndef MINIT_INIT_H
-#    define MINIT_INIT_H
+#define MINIT_INIT_H
 
-#    include <signal.h>
-#    include <stdbool.h>
-#    include <stdint.h>
-#    include <sys/types.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
-#    include <ev.h>
+#include <ev.h>
 
-#    include "init/err.h"
+#include "init/err.h"
 
-#    define INIT_NSIG 65 /* signals 1..64 */
+#define INIT_NSIG 65 /* signals 1..64 */
+
+/* minit's own pid, read once at start. */
+extern pid_t init_self;
 
 enum init_action {
     INIT_OPTS_RUN = 0, /* go on */
@@ -98,8 +101,6 @@ int init_services_run(const struct init_opts *o);
 /* Exit status for a wait status, after -e remapping. */
 int init_exit_status(const struct init_opts *o, int wstatus);
 
-#endif
-
 /*
  * Config (config.c, the only user of inih). Reads FILE (size-capped,
  * lines of 200+ bytes rejected), parses [minit], [service:NAME] and
@@ -118,3 +119,5 @@ struct sv_config *init_config_parse_string(const char *text, const char *path, s
 /* `minit ctl ...` (ctl.c): argv[0] is "ctl". Returns the exit status:
  * 0 ok, 1 request failed, 2 usage error, 3 minit not reachable. */
 int init_ctl_main(int argc, char **argv);
+
+#endif

@@ -30,18 +30,66 @@ loop_syserr_cb(const char *msg)
     mi_log(MI_LOG_ERROR, "internal error: event loop: %s: %s", msg, strerror(errno));
 }
 
-/* libev's allocator hook: on failure retry never; log and return NULL so
- * that libev reports it instead of aborting. */
+/*
+ * libev's allocator. Its first few blocks (the epoll event array, the fd
+ * table) come from a small static arena, so that job 1 never initialises
+ * malloc (which costs a getrandom and three brk calls, and thousands of
+ * instructions, at the start of every container). Each arena block has a
+ * size header; an arena block that must grow moves to the heap. A failed
+ * allocation is logged and returned as NULL, for libev to report, instead
+ * of libev's abort().
+ */
+#define ARENA_SIZE 8192
+static _Alignas(16) unsigned char arena[ARENA_SIZE];
+static size_t arena_used;
+
+static bool
+in_arena(const void *p)
+{
+    return (const unsigned char *)p >= arena && (const unsigned char *)p < arena + ARENA_SIZE;
+}
+
+static void *
+arena_take(size_t size)
+{
+    size_t need = ((size + 15) & ~(size_t)15) + 16;
+    unsigned char *p;
+
+    if (need > ARENA_SIZE - arena_used) {
+        return NULL;
+    }
+    p = arena + arena_used;
+    arena_used += need;
+    memcpy(p, &size, sizeof(size));
+    return p + 16;
+}
+
 static void *
 loop_alloc(void *ptr, long size)
 {
     void *r;
+    size_t old = 0;
 
     if (size == 0) {
-        free(ptr);
+        if (!in_arena(ptr)) {
+            free(ptr);
+        }
         return NULL;
     }
-    r = realloc(ptr, (size_t)size);
+    if (ptr != NULL && !in_arena(ptr)) {
+        r = realloc(ptr, (size_t)size);
+    } else {
+        if (ptr != NULL) {
+            memcpy(&old, (unsigned char *)ptr - 16, sizeof(old));
+        }
+        r = arena_take((size_t)size);
+        if (r == NULL) {
+            r = malloc((size_t)size);
+        }
+        if (r != NULL && ptr != NULL) {
+            memcpy(r, ptr, old < (size_t)size ? old : (size_t)size);
+        }
+    }
     if (r == NULL) {
         mi_log(MI_LOG_ERROR, "internal error: out of memory (%ld bytes)", size);
     }
@@ -70,13 +118,17 @@ setup_process(void)
     init_signals_block();
 }
 
-/* Returns the signal to forward at once if the parent is already gone. */
+/* Returns the signal to forward at once if the parent is already gone
+ * (its pid before and after arming differ). */
 static int
-setup_pdeathsig(const struct init_opts *o, pid_t ppid)
+setup_pdeathsig(const struct init_opts *o)
 {
+    pid_t ppid;
+
     if (o->pdeathsig == 0) {
         return 0;
     }
+    ppid = getppid();
     if (prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0) {
         mi_die(2, "-p: unable to set the parent-death signal: %s", strerror(errno));
     }
@@ -86,7 +138,7 @@ setup_pdeathsig(const struct init_opts *o, pid_t ppid)
 static void
 setup_subreaper(const struct init_opts *o)
 {
-    if (getpid() == 1) {
+    if (init_self == 1) {
         return;
     }
     if (o->subreaper) {
@@ -148,11 +200,11 @@ main(int argc, char **argv)
 {
     struct init_opts o;
     struct mi_err e = {0};
-    pid_t ppid = getppid();
     int pending_sig;
     int r;
 
     setup_process();
+    init_self = getpid();
     if (argc > 1 && strcmp(argv[1], "ctl") == 0) {
         return init_ctl_main(argc - 1, argv + 1);
     }
@@ -164,7 +216,7 @@ main(int argc, char **argv)
         return 0;
     }
     mi_log_level = init_opts_log_level(&o);
-    pending_sig = setup_pdeathsig(&o, ppid);
+    pending_sig = setup_pdeathsig(&o);
     if (o.config != NULL) {
         return init_services_run(&o);
     }

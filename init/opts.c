@@ -79,16 +79,49 @@ print_version(bool as_tini)
     sys_write_all(STDOUT_FILENO, buf, (size_t)n);
 }
 
-static bool
-env_set(const char *name)
+extern char **environ;
+
+/* The variables minit reads, found in one pass over the environment (six
+ * getenv calls cost more than the rest of option parsing). */
+static struct {
+    const char *minit_subreaper;
+    const char *tini_subreaper;
+    const char *tini_kill_process_group;
+    const char *minit_log_level;
+    const char *tini_verbosity;
+} env;
+
+static void
+env_scan(void)
 {
-    return getenv(name) != NULL;
+    static const struct {
+        const char *name;
+        size_t len;
+        const char **slot;
+    } want[] = {
+            {"MINIT_SUBREAPER=", 16, &env.minit_subreaper},
+            {"TINI_SUBREAPER=", 15, &env.tini_subreaper},
+            {"TINI_KILL_PROCESS_GROUP=", 24, &env.tini_kill_process_group},
+            {"MINIT_LOG_LEVEL=", 16, &env.minit_log_level},
+            {"TINI_VERBOSITY=", 15, &env.tini_verbosity},
+    };
+
+    memset(&env, 0, sizeof(env));
+    for (char **v = environ; v != NULL && *v != NULL; v++) {
+        if ((*v)[0] != 'M' && (*v)[0] != 'T') {
+            continue;
+        }
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            if (strncmp(*v, want[i].name, want[i].len) == 0) {
+                *want[i].slot = *v + want[i].len;
+            }
+        }
+    }
 }
 
 static bool
-env_true(const char *name)
+env_true(const char *v)
 {
-    const char *v = getenv(name);
     bool b;
     struct mi_err e = {0};
 
@@ -194,8 +227,9 @@ opts_defaults(struct init_opts *o, const char *argv0)
         o->rewrite[s] = s;
     }
     o->as_tini = invoked_as_tini(argv0);
-    o->subreaper = env_true("MINIT_SUBREAPER") || env_set("TINI_SUBREAPER");
-    o->pgroup = env_set("TINI_KILL_PROCESS_GROUP");
+    env_scan();
+    o->subreaper = env_true(env.minit_subreaper) || env.tini_subreaper != NULL;
+    o->pgroup = env.tini_kill_process_group != NULL;
 }
 
 int
@@ -260,13 +294,13 @@ int
 init_opts_log_level(const struct init_opts *o)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
-    const char *v = getenv("MINIT_LOG_LEVEL");
+    const char *v = env.minit_log_level;
     int level = MI_LOG_WARNING;
     uint64_t n;
     struct mi_err e = {0};
 
     if (v == NULL) {
-        v = getenv("TINI_VERBOSITY");
+        v = env.tini_verbosity;
     }
     if (v != NULL && mi_parse_uint(v, 0, 10, &n, &e) == 0) {
         level = (int)n;

@@ -201,7 +201,7 @@ init_pid1_run(struct ev_loop *loop, const struct init_opts *o, pid_t pid, int pe
     p.loop = loop;
     p.o = o;
     p.pid = pid;
-    p.self = getpid();
+    p.self = init_self;
     p.phase = PID1_RUN;
     ev_child_init(&p.main_w, main_cb, pid, 0);
     ev_child_start(loop, &p.main_w);

@@ -177,7 +177,7 @@ init_services_run(const struct init_opts *o)
 
     job.o = o;
     /* The orphans of services are minit's to reap, PID 1 or not. */
-    if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    if (init_self != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
         mi_log(MI_LOG_WARNING, "unable to become a child subreaper: %m");
     }
     if (chdir("/") < 0) {

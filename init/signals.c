@@ -29,6 +29,8 @@ struct init_signals {
     pid_t self;
 };
 
+pid_t init_self;
+
 static struct init_signals sigs = {.fd = -1};
 
 enum init_sig_action
@@ -78,17 +80,15 @@ init_signal_action_services(int sig)
     }
 }
 
+/* Every handled signal: all of them (glibc's sigfillset leaves out its
+ * own 32 and 33, and the kernel drops KILL and STOP from masks), which is
+ * what the table says; SIGCHLD is left to libev's signalfd when asked. */
 static void
 handled_set(sigset_t *set, bool with_chld)
 {
-    sigemptyset(set);
-    for (int s = 1; s < INIT_NSIG; s++) {
-        enum init_sig_action a = init_signal_action(s);
-
-        if (a == INIT_SIG_NONE || (a == INIT_SIG_REAP && !with_chld)) {
-            continue;
-        }
-        sigaddset(set, s);
+    sigfillset(set);
+    if (!with_chld) {
+        sigdelset(set, SIGCHLD);
     }
 }
 
@@ -141,7 +141,7 @@ init_signals_start(struct ev_loop *loop, init_signal_fn *fn, void *data, struct 
     }
     sigs.fn = fn;
     sigs.data = data;
-    sigs.self = getpid();
+    sigs.self = init_self;
     ev_io_init(&sigs.io, signals_cb, sigs.fd, EV_READ);
     ev_set_priority(&sigs.io, EV_MAXPRI);
     ev_io_start(loop, &sigs.io);

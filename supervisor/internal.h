@@ -3,17 +3,17 @@
  * supervisor/'s private interface: the child side of a spawn.
  */
 #ifndef MINIT_SUPERVISOR_INTERNAL_H
-#    define MINIT_SUPERVISOR_INTERNAL_H
+#define MINIT_SUPERVISOR_INTERNAL_H
 
-#    include <stdbool.h>
-#    include <stddef.h>
-#    include <stdint.h>
-#    include <sys/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
-#    include <ev.h>
+#include <ev.h>
 
-#    include "init/err.h"
-#    include "supervisor/supervisor.h"
+#include "init/err.h"
+#include "supervisor/supervisor.h"
 
 /* Where a spawn failed, reported by the child through shared memory. */
 enum sv_step {
@@ -29,7 +29,7 @@ enum sv_step {
     SV_STEP_EXEC,
 };
 
-#    define SV_CHILD_MAXFD 4
+#define SV_CHILD_MAXFD 4
 
 /* Everything the child needs, prepared by the parent: the child only
  * applies it (no malloc, no stdio, no logging, no libev). */
@@ -71,8 +71,6 @@ int sv_child_main(void *arg);
 
 /* Human name of a step ("exec", "set the process group", ...). */
 const char *sv_step_name(enum sv_step step);
-
-#endif
 
 /*
  * The state machine, as a pure function so that every (state, event) pair
@@ -223,3 +221,5 @@ const char *sv_ready_notify_socket(struct mi_err *e);
 /* Before spawn: prepare the fd:N pipe; returns the write end or -1. */
 int sv_ready_prepare_fd(struct sv_service *s, struct mi_err *e);
 void sv_ready_close(void);
+
+#endif

@@ -71,6 +71,7 @@ restart_delay_max = 10s
 try:
     ok(s.wait_state("crashy", "failed", 10), "crash loop ends failed after startretries",
        s.status())
+    s.wait_for(lambda ls: sum("restarting in" in l for l in ls) >= 3, stream="err")
     delays = [l.split("restarting in ")[1].split()[0] for l in s.err if "restarting in" in l]
     eq(delays, ["0.050", "0.100", "0.200"], "backoff doubles from restart_delay")
     eq(s.status()["crashy"]["last_exit"], 3, "status shows the last exit status")
@@ -127,7 +128,8 @@ try:
     r = s.ctl("stop", "stubborn")
     eq(r.rc, 0, "ctl stop accepted")
     ok(s.wait_state("stubborn", "stopped", 5), "stopped in the end", s.status())
-    ok(any("did not stop in time" in l for l in s.err), "SIGKILL after stopwaitsecs logged", s.err)
+    ok(s.wait_text("did not stop in time", stream="err"), "SIGKILL after stopwaitsecs logged",
+       s.err)
     eq(s.status()["stubborn"]["last_exit"], 137, "it died of SIGKILL")
     eq(s.stop(), 0, "shutdown after")
 finally:

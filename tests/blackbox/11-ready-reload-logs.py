@@ -53,7 +53,7 @@ startretries = 0
 """)
 try:
     ok(s.wait_state("mute", "failed", 10), "ready_timeout: never ready -> a failed start", s.status())
-    ok(any("not ready after" in l for l in s.err), "ready_timeout logged", s.err)
+    ok(s.wait_text("not ready after", stream="err"), "ready_timeout logged", s.err)
     s.stop()
 finally:
     s.close()

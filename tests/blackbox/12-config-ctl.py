@@ -82,7 +82,7 @@ stdout_events_enabled=true
 try:
     ok(s.wait_text(f"worker | worker worker home={os.environ.get('HOME')}"),
        "supervisord file runs, expansions work", s.out)
-    ok(any("unix_http_server" in l for l in s.err), "skipped sections are warned about", s.err)
+    ok(s.wait_text("unix_http_server", stream="err"), "skipped sections are warned about", s.err)
     s.stop()
 finally:
     s.close()

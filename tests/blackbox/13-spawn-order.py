@@ -50,7 +50,8 @@ restart_delay = 20ms
 """)
 try:
     ok(s.wait_state("ghost", "failed", 10), "exec failure: failed after retries", s.status())
-    ok(any("unable to run '/nonexistent/program'" in l and "No such file" in l for l in s.err),
+    ok(s.wait_for(lambda ls: any("unable to run '/nonexistent/program'" in l and
+                                 "No such file" in l for l in ls), stream="err"),
        "exec failure logged with the step and errno", s.err)
     eq(s.stop(), 0, "minit unharmed by a missing program")
 finally:
@@ -80,6 +81,7 @@ startsecs = 0
 """)
 try:
     ok(all(s.wait_state(n, "running") for n in "abc"), "all up")
+    s.wait_for(lambda ls: sum(": started (pid" in l for l in ls) >= 4, stream="err")
     started = [l.split("service ")[1].split(":")[0] for l in s.err if ": started (pid" in l]
     eq(started[:3], ["a", "b", "c"], "independent services start in priority order")
     eq(s.stop(), 0, "shutdown")
