@@ -700,7 +700,9 @@ match_dir(const char *full, char ***names, size_t *n)
         (*names)[(*n)++] = path;
     }
     closedir(d);
-    qsort(*names, *n, sizeof(char *), cmp_names);
+    if (*n > 1) {
+        qsort(*names, *n, sizeof(char *), cmp_names);
+    }
     return 0;
 }
 
