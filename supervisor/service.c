@@ -24,6 +24,9 @@ int sv_count;
 bool sv_shutting_down;
 pid_t sv_last_reaped;
 
+/* The shortest run after which a crash restarts at once. */
+#define SV_STABLE_MIN 1.0
+
 static struct sv_hooks hooks;
 static struct sv_cfgref *current;
 static ev_timer shutdown_w;
@@ -99,7 +102,11 @@ exit_inputs(struct sv_service *s, int ws, struct sv_fsm_in *in)
     if (c->type == SV_TYPE_ONESHOT && c->autorestart == SV_RESTART_UNEXPECTED) {
         in->restart = !in->success;
     }
-    in->stable = ev_now(sv_loop) - s->started_at >= (double)c->startsecs_ms / 1000.0;
+    /* Stable: up for startsecs and for at least SV_STABLE_MIN, so that a
+     * service with startsecs = 0 that dies at once backs off instead of
+     * spinning (runit's one-second floor). */
+    in->stable = ev_now(sv_loop) - s->started_at >= (double)c->startsecs_ms / 1000.0 &&
+                 ev_now(sv_loop) - s->started_at >= SV_STABLE_MIN;
     in->retries_left = s->fails < c->startretries;
 }
 

@@ -84,12 +84,12 @@ s = Services("""
 [minit]
 log_level = info
 [service:steady]
-command = sh -c 'sleep 0.2; exit 1'
+command = sh -c 'sleep 1.1; exit 1'
 startsecs = 100ms
 restart_delay = 5s
 """)
 try:
-    ok(wait_until(lambda: s.status().get("steady", {}).get("restarts", 0) >= 2, 10),
+    ok(wait_until(lambda: s.status().get("steady", {}).get("restarts", 0) >= 2, 15),
        "a service up longer than startsecs restarts at once", s.status())
     ok(not any("restarting in" in l for l in s.err), "no backoff after a stable run", s.err)
     s.stop()
