@@ -54,12 +54,15 @@ INIT_SRCS  := init/main.c init/opts.c init/parse.c init/signals.c init/pid1.c \
 	init/config_value.c init/passwd.c init/ctl.c
 SV_SRCS    := supervisor/spawn.c supervisor/child.c supervisor/fsm.c supervisor/service.c \
 	supervisor/run.c supervisor/ready.c supervisor/model.c supervisor/output.c \
-	supervisor/control.c
-SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS)
+	supervisor/control.c supervisor/cgroup.c
+CG_SRCS    := cgroupfs/cgroup.c cgroupfs/discover.c cgroupfs/events.c cgroupfs/freeze.c \
+	cgroupfs/io.c cgroupfs/kill.c cgroupfs/layout.c cgroupfs/limits.c cgroupfs/mountinfo.c \
+	cgroupfs/parse.c
+SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS) $(CG_SRCS)
 OBJS       := $(SRCS:%.c=$(O)/%.o)
 
 UNIT_TESTS := test_init_parse test_init_opts test_base_log test_sv_fsm test_sv_model \
-	test_init_config test_sv_output test_sv_control
+	test_init_config test_sv_output test_sv_control test_cg_parse test_cg_live
 UNIT_BINS  := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 HELPER     := $(O)/tests/helper/minit-helper
 
@@ -150,7 +153,7 @@ demo: $(O)/minit
 bench: $(O)/minit static $(HELPER)
 	$(Q)$(PYTHON) bench/bench.py --minit $(O)/minit --minit-static build-static/minit --helper $(HELPER) $(BENCH_ARGS)
 
-FORMAT_FILES = $(wildcard init/*.[ch] supervisor/*.[ch] cgroupfs/*.[ch] ns/*.[ch] tests/*.h tests/unit/*.c tests/helper/*.c)
+FORMAT_FILES = $(wildcard init/*.[ch] supervisor/*.[ch] cgroupfs/*.[ch] ns/*.[ch] tests/*.h tests/unit/*.c tests/helper/*.c tests/fakes/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -88,8 +88,21 @@ enum {
     F_COMMAND
 };
 
+/* The cgroup figures of a "stats NAME CGROUP MEM CPU PIDS OOM LASTOOM" line
+ * that follows a service line (when the service has a cgroup). */
+enum {
+    X_CGROUP = 0,
+    X_MEM,
+    X_CPU,
+    X_PIDS,
+    X_OOM,
+    X_LASTOOM,
+    CTL_NSTATS
+};
+
 struct ctl_row {
     char *f[CTL_NFIELDS];
+    char *x[CTL_NSTATS]; /* NULL when no stats line came */
 };
 
 struct ctl_reply {
@@ -536,7 +549,35 @@ ctl_add_row(struct ctl_reply *rep, char *words)
             return false;
         }
     }
+    memset(row.x, 0, sizeof(row.x));
     rep->rows[rep->nrows++] = row;
+    return true;
+}
+
+/* A "stats" line: attached to the service line just before it. */
+static bool
+ctl_add_stats(struct ctl_reply *rep, char *words)
+{
+    struct ctl_row *row = rep->nrows > 0 ? &rep->rows[rep->nrows - 1] : NULL;
+    char *w[1 + CTL_NSTATS];
+    int n = 0;
+
+    for (char *p = words; *p != '\0' && n < 1 + CTL_NSTATS;) {
+        w[n++] = p;
+        p += strcspn(p, " ");
+        if (*p == ' ') {
+            *p++ = '\0';
+        }
+    }
+    if (row == NULL || n != 1 + CTL_NSTATS || !ctl_decode(w[0]) ||
+        strcmp(w[0], row->f[F_NAME]) != 0) {
+        return false;
+    }
+    for (int i = 0; i < CTL_NSTATS; i++) {
+        if (!ctl_decode(w[1 + i]) || (row->x[i] = strdup(w[1 + i])) == NULL) {
+            return false;
+        }
+    }
     return true;
 }
 
@@ -553,6 +594,10 @@ ctl_line(struct ctl_reply *rep, char *line)
         fprintf(stderr, "minit ctl: %s\n", line + 8);
     } else if (strncmp(line, "service ", 8) == 0) {
         if (!ctl_add_row(rep, line + 8)) {
+            rep->malformed = true;
+        }
+    } else if (strncmp(line, "stats ", 6) == 0) {
+        if (!ctl_add_stats(rep, line + 6)) {
             rep->malformed = true;
         }
     }
@@ -716,6 +761,34 @@ ctl_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static bool
+ctl_is_dash(const char *s)
+{
+    return s == NULL || strcmp(s, "-") == 0;
+}
+
+/* "cgroup", "memory_bytes", "cpu_usec", "pids", "oom_kills", "last_exit_oom":
+ * null where minit has no figure. */
+static void
+ctl_print_json_stats(char *const *x)
+{
+    static const char *const keys[] = {"memory_bytes", "cpu_usec", "pids", "oom_kills"};
+
+    fputs(",\"cgroup\":", stdout);
+    if (ctl_is_dash(x[X_CGROUP])) {
+        fputs("null", stdout);
+    } else {
+        ctl_json_str(stdout, x[X_CGROUP]);
+    }
+    for (int k = 0; k < 4; k++) {
+        const char *v = x[X_MEM + k];
+
+        printf(",\"%s\":%s", keys[k], ctl_is_dash(v) || !ctl_is_num(v, false) ? "null" : v);
+    }
+    printf(",\"last_exit_oom\":%s",
+           x[X_LASTOOM] && strcmp(x[X_LASTOOM], "1") == 0 ? "true" : "false");
+}
+
 static void
 ctl_print_json(const struct ctl_reply *rep)
 {
@@ -735,6 +808,7 @@ ctl_print_json(const struct ctl_reply *rep)
                no_last ? "null" : f[F_LAST]);
         fputs(",\"command\":", stdout);
         ctl_json_str(stdout, f[F_COMMAND]);
+        ctl_print_json_stats(rep->rows[i].x);
         fputc('}', stdout);
     }
     fputs("]}\n", stdout);
@@ -776,39 +850,72 @@ ctl_cell(const char *s, int width)
     }
 }
 
+/* "12.3M" from bytes, "1.25s" from microseconds; "-" without a figure. */
+static void
+ctl_fmt_stats(char *const *x, char *mem, char *cpu, size_t size)
+{
+    double m = ctl_is_dash(x[X_MEM]) ? -1 : strtod(x[X_MEM], NULL);
+    double c = ctl_is_dash(x[X_CPU]) ? -1 : strtod(x[X_CPU], NULL);
+
+    if (m < 0) {
+        snprintf(mem, size, "-");
+    } else if (m < 1024 * 1024) {
+        snprintf(mem, size, "%.0fK", m / 1024);
+    } else {
+        snprintf(mem, size, "%.1fM", m / (1024 * 1024));
+    }
+    if (c < 0) {
+        snprintf(cpu, size, "-");
+    } else {
+        snprintf(cpu, size, "%.2fs", c / 1e6);
+    }
+}
+
+static void
+ctl_row_cells(const struct ctl_row *row, char cells[9][64])
+{
+    char *const *f = row->f;
+    char *const none[CTL_NSTATS] = {NULL};
+
+    snprintf(cells[0], 64, "%s", f[F_NAME]);
+    snprintf(cells[1], 64, "%s", f[F_STATE]);
+    snprintf(cells[2], 64, "%s", f[F_PID]);
+    ctl_fmt_uptime(f[F_UPTIME], f[F_PID], cells[3], 64);
+    snprintf(cells[4], 64, "%s", f[F_RESTARTS]);
+    snprintf(cells[5], 64, "%s%s", f[F_LAST],
+             row->x[X_LASTOOM] && strcmp(row->x[X_LASTOOM], "1") == 0 ? " (oom)" : "");
+    ctl_fmt_stats(row->x[X_CGROUP] ? row->x : none, cells[6], cells[7], 64);
+}
+
 static void
 ctl_print_table(const struct ctl_reply *rep)
 {
-    static const char *const head[] = {"NAME",     "STATE",     "PID",    "UPTIME",
-                                       "RESTARTS", "LAST-EXIT", "COMMAND"};
-    static const int col[] = {F_NAME, F_STATE, F_PID, F_UPTIME, F_RESTARTS, F_LAST, F_COMMAND};
-    int width[7];
-    char up[32];
+    static const char *const head[] = {"NAME",      "STATE", "PID", "UPTIME", "RESTARTS",
+                                       "LAST-EXIT", "MEM",   "CPU", "COMMAND"};
+    int width[9];
+    char cells[9][64];
 
-    for (int c = 0; c < 7; c++) {
+    for (int c = 0; c < 9; c++) {
         width[c] = (int)strlen(head[c]);
     }
     for (int i = 0; i < rep->nrows; i++) {
-        char *const *f = rep->rows[i].f;
-
-        ctl_fmt_uptime(f[F_UPTIME], f[F_PID], up, sizeof(up));
-        for (int c = 0; c < 6; c++) {
-            int n = (int)strlen(col[c] == F_UPTIME ? up : f[col[c]]);
+        ctl_row_cells(&rep->rows[i], cells);
+        for (int c = 0; c < 8; c++) {
+            int n = (int)strlen(cells[c]);
 
             width[c] = n > width[c] ? n : width[c];
         }
     }
-    for (int c = 0; c < 7; c++) {
-        ctl_cell(head[c], c < 6 ? width[c] : 0);
+    for (int c = 0; c < 9; c++) {
+        ctl_cell(head[c], c < 8 ? width[c] : 0);
     }
     putchar('\n');
     for (int i = 0; i < rep->nrows; i++) {
-        char *const *f = rep->rows[i].f;
-
-        ctl_fmt_uptime(f[F_UPTIME], f[F_PID], up, sizeof(up));
-        for (int c = 0; c < 7; c++) {
-            ctl_cell(col[c] == F_UPTIME ? up : f[col[c]], c < 6 ? width[c] : 0);
+        ctl_row_cells(&rep->rows[i], cells);
+        for (int c = 0; c < 8; c++) {
+            ctl_cell(cells[c], width[c]);
         }
+        ctl_cell(rep->rows[i].f[F_COMMAND], 0);
         putchar('\n');
     }
 }
@@ -819,6 +926,9 @@ ctl_reply_free(struct ctl_reply *rep)
     for (int i = 0; i < rep->nrows; i++) {
         for (int k = 0; k < CTL_NFIELDS; k++) {
             free(rep->rows[i].f[k]);
+        }
+        for (int k = 0; k < CTL_NSTATS; k++) {
+            free(rep->rows[i].x[k]);
         }
     }
     free(rep->rows);

@@ -59,19 +59,14 @@ state_changed_cb(void *data, const char *name)
 }
 
 /* Keys that are parsed and validated but whose features are not built
- * yet (cgroup limits, privileges): said once per service at load, never
- * silently ignored. */
+ * yet (privileges): said once per service at load, never silently
+ * ignored. */
 static void
 warn_unapplied(const struct sv_config *cfg)
 {
     for (int i = 0; i < cfg->nservices; i++) {
         const struct sv_conf *c = &cfg->services[i];
 
-        if (c->memory_max || c->pids_max || c->cpu_max) {
-            mi_log_svc(MI_LOG_WARNING, c->name,
-                       "memory_max, pids_max and cpu_max are not applied: cgroup limits are not "
-                       "built yet");
-        }
         if (c->capabilities || c->no_new_privs >= 0 || c->seccomp) {
             mi_log_svc(MI_LOG_WARNING, c->name,
                        "capabilities, no_new_privs and seccomp are not applied yet");
@@ -143,6 +138,35 @@ orphan_cb(struct ev_loop *loop, ev_child *w, int revents)
     }
     mi_log(job.o->warn_reap ? MI_LOG_WARNING : MI_LOG_DEBUG,
            "reaped zombie process with pid=%d (wait status 0x%x)", (int)w->rpid, w->rstatus);
+}
+
+/* The cgroup layout: [minit] cgroup = PATH|auto|none; by default "auto"
+ * as PID 1 (a container's own cgroup) and none otherwise (minit does not
+ * reorganise a host's cgroups uninvited). Without a usable hierarchy the
+ * services run as before; the reason is said once. */
+static void
+setup_cgroups(const struct sv_config *cfg)
+{
+    const char *base = cfg->cgroup ? cfg->cgroup : init_self == 1 ? "auto" : NULL;
+    struct mi_err e = {0};
+
+    if (base != NULL && strcmp(base, "none") != 0 && sv_cgroups(base, &e) == 0) {
+        return;
+    }
+    if (base != NULL && strcmp(base, "none") != 0) {
+        mi_log(cfg->cgroup ? MI_LOG_WARNING : MI_LOG_INFO,
+               "cgroup features (pause, limits, per-service kill) unavailable: %s%s%s", e.msg,
+               e.errnum ? ": " : "", e.errnum ? strerror(e.errnum) : "");
+    }
+    for (int i = 0; i < cfg->nservices; i++) {
+        const struct sv_conf *c = &cfg->services[i];
+
+        if (c->memory_max || c->pids_max || c->cpu_max) {
+            mi_log_svc(MI_LOG_WARNING, c->name,
+                       "memory_max, pids_max and cpu_max are not applied: no cgroups in use (set "
+                       "[minit] cgroup = PATH)");
+        }
+    }
 }
 
 static void
@@ -218,6 +242,7 @@ init_services_run(const struct init_opts *o)
     }
     ev_child_init(&job.orphans_w, orphan_cb, 0, 0);
     ev_child_start(job.loop, &job.orphans_w);
+    setup_cgroups(cfg);
     open_control(cfg);
     if (sv_apply(cfg, &e) < 0) {
         mi_err_log(&e);

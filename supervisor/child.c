@@ -6,7 +6,8 @@
  * own failure report. Not instrumented by sanitizers (it runs on a stack
  * they do not know).
  *
- * Order (STYLE.md): every signal back to SIG_DFL, its own process group and
+ * Order (STYLE.md): every signal back to SIG_DFL, its own process group, its
+ * cgroup leaf (so that no process of a service runs outside it), and
  * the terminal's foreground, the mask emptied last (while signals are still
  * blocked, tcsetpgrp from the background cannot stop it), then exec.
  *
@@ -24,6 +25,8 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "cgroupfs/cgroupfs.h"
 
 #define SV_NOSAN __attribute__((no_sanitize("address", "undefined")))
 
@@ -46,6 +49,8 @@ sv_step_name(enum sv_step step)
         return "set the process group of";
     case SV_STEP_TERMINAL:
         return "hand the terminal to";
+    case SV_STEP_CGROUP:
+        return "join the cgroup of";
     case SV_STEP_FDS:
         return "set up stdio for";
     case SV_STEP_CWD:
@@ -226,6 +231,9 @@ sv_child_main(void *arg)
     child_reset_signals();
     if (c->own_pgroup && syscall(SYS_setpgid, 0, 0) < 0) {
         return child_fail(c, SV_STEP_PGROUP, errno);
+    }
+    if (c->leaf != NULL && cg_join_in_child(c->leaf, false) < 0) {
+        return child_fail(c, SV_STEP_CGROUP, errno);
     }
     if (c->take_terminal) {
         self = (pid_t)syscall(SYS_getpid);

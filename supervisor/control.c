@@ -23,7 +23,9 @@
  *     start NAME...               also stop and restart
  *     signal SIGNO NAME...        SIGNO in decimal, 1 to 64 (the client
  *                                 turns "TERM" into 15)
- *     pause [NAME...]             also resume: not available yet (error)
+ *     pause [NAME...]             also resume: freeze or thaw with the cgroup
+ *                                 freezer; the reply comes once the kernel
+ *                                 confirms (all services when none is named)
  *     reload
  *     shutdown
  *     wait-ready MS NAME...       MS: how long to wait, in milliseconds
@@ -91,6 +93,8 @@
  * shutdown may close the whole server from under the request that asked
  * for it).
  */
+#define CTL_FREEZE_MS 10000 /* the supervisor gives up (and thaws) after 5 s */
+
 struct ctl_conn {
     ev_io io;          /* first member: the io callback casts back */
     ev_timer idle;     /* the request deadline, then reply-progress deadline */
@@ -101,10 +105,12 @@ struct ctl_conn {
     int events; /* what io watches */
     uid_t uid;
     int busy;
-    bool dead;     /* closed, off the list; freed when not busy */
-    bool have_req; /* the request line has arrived */
-    bool done;     /* the final line is queued: close once it is sent */
-    bool waiting;  /* a wait-ready is pending */
+    bool dead;        /* closed, off the list; freed when not busy */
+    bool have_req;    /* the request line has arrived */
+    bool done;        /* the final line is queued: close once it is sent */
+    bool waiting;     /* a wait-ready (or pause/resume) is pending */
+    bool freeze_wait; /* ... it is a pause/resume */
+    bool freeze_to;   /* ... towards frozen */
     int argc;
     char *argv[CTL_ARGS_MAX]; /* decoded words, pointing into in */
     uint64_t wait_ms;
@@ -169,6 +175,7 @@ ctl_drop(struct ctl_conn *c)
     }
     c->dead = true;
     c->waiting = false;
+    c->freeze_wait = false;
     ev_io_stop(srv.loop, &c->io);
     ev_timer_stop(srv.loop, &c->idle);
     ev_timer_stop(srv.loop, &c->deadline);
@@ -360,6 +367,7 @@ ctl_finish(struct ctl_conn *c, const char *errmsg)
         return;
     }
     c->waiting = false;
+    c->freeze_wait = false;
     ev_timer_stop(srv.loop, &c->deadline);
     ev_timer_stop(srv.loop, &c->idle);
     if (errmsg == NULL) {
@@ -622,6 +630,32 @@ ctl_cmd_signal(struct ctl_conn *c, int argc, char **argv)
     ctl_act(c, CTL_OP_SIGNAL, (int)sig, argc - 2, argv + 2);
 }
 
+/* "stats NAME CGROUP MEM CPU PIDS OOM LASTOOM" after a service line, for a
+ * service with a cgroup; "-" for a figure minit does not have. Clients
+ * that do not know the line ignore it. */
+static void
+ctl_put_stats(struct ctl_conn *c, const struct sv_status *st)
+{
+    char v[4][24];
+
+    if (st->cgroup == NULL) {
+        return;
+    }
+    snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)st->memory_bytes);
+    snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)st->cpu_usec);
+    snprintf(v[2], sizeof(v[2]), "%llu", (unsigned long long)st->pids);
+    snprintf(v[3], sizeof(v[3]), "%llu", (unsigned long long)st->oom_kills);
+    ctl_put(c, "stats", 5);
+    ctl_put_word(c, st->name ? st->name : "");
+    ctl_put_word(c, st->cgroup);
+    ctl_put_word(c, st->has_memory ? v[0] : "-");
+    ctl_put_word(c, st->has_cpu ? v[1] : "-");
+    ctl_put_word(c, st->has_pids ? v[2] : "-");
+    ctl_put_word(c, v[3]);
+    ctl_put_word(c, st->last_oom ? "1" : "0");
+    ctl_put(c, "\n", 1);
+}
+
 static void
 ctl_status_cb(void *data, const struct sv_status *st)
 {
@@ -645,6 +679,7 @@ ctl_status_cb(void *data, const struct sv_status *st)
     ctl_put_word(c, st->last_status >= 0 ? last : "-");
     ctl_put_word(c, st->command ? st->command : "");
     ctl_put(c, "\n", 1);
+    ctl_put_stats(c, st);
 }
 
 static void
@@ -672,13 +707,65 @@ ctl_cmd_status(struct ctl_conn *c, int argc, char **argv)
     ctl_finish(c, NULL);
 }
 
+/* A pending pause/resume: finished once every named service (all when
+ * none is named) is confirmed frozen or thawed, or one failed. */
+static bool
+ctl_freeze_check(struct ctl_conn *c)
+{
+    struct mi_err e = {0};
+    int all = 1;
+
+    if (c->argc == 1) {
+        all = sv_freeze_settled(NULL, c->freeze_to, &e);
+    }
+    for (int i = 1; i < c->argc && all >= 0; i++) {
+        int r = sv_freeze_settled(c->argv[i], c->freeze_to, &e);
+
+        all = r < 0 ? -1 : (all && r == 1);
+    }
+    if (all < 0) {
+        ctl_finish_err(c, &e);
+        return true;
+    }
+    if (all == 1) {
+        ctl_finish(c, NULL);
+        return true;
+    }
+    return false;
+}
+
+/* pause/resume with the cgroup freezer, never SIGSTOP: a service can
+ * observe SIGSTOP, and it misses children forked meanwhile. The reply
+ * comes when the kernel says frozen 1 (or 0). */
 static void
 ctl_cmd_freezer(struct ctl_conn *c, int argc, char **argv)
 {
-    (void)argc;
-    /* Until cgroupfs freezes and thaws, say so. SIGSTOP is no substitute:
-     * a service can observe it, and it misses children forked meanwhile. */
-    ctl_finishf(c, "%s is not available: the cgroup freezer support is not built yet", argv[0]);
+    struct mi_err e = {0};
+    bool frozen = strcmp(argv[0], "pause") == 0;
+
+    if (argc > 1 && ctl_check_names(c, argc - 1, argv + 1) < 0) {
+        return;
+    }
+    if (argc == 1 && sv_ctl_freeze(NULL, frozen, &e) < 0) {
+        ctl_finish_err(c, &e);
+        return;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (sv_ctl_freeze(argv[i], frozen, &e) < 0) {
+            ctl_finish_err(c, &e);
+            return;
+        }
+    }
+    c->freeze_to = frozen;
+    if (ctl_freeze_check(c)) {
+        return;
+    }
+    c->freeze_wait = true;
+    c->waiting = true;
+    c->wait_ms = CTL_FREEZE_MS;
+    ev_timer_set(&c->deadline, (double)CTL_FREEZE_MS / 1000.0, 0.);
+    ev_timer_start(srv.loop, &c->deadline);
+    ctl_set_events(c, EV_READ);
 }
 
 static void
@@ -773,6 +860,13 @@ ctl_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     ctl_hold(c);
+    if (c->freeze_wait) {
+        if (!ctl_freeze_check(c)) {
+            ctl_finish(c, "the freezer did not settle in time");
+        }
+        ctl_release(c);
+        return;
+    }
     if (!ctl_wait_check(c)) {
         if (c->wait_ms % 1000 == 0) {
             n = (size_t)snprintf(msg, sizeof(msg),
@@ -1220,11 +1314,15 @@ sv_control_state_changed(const char *name)
 
     for (struct ctl_conn *c = srv.conns; c != NULL; c = next) {
         next = c->next;
-        if (!c->waiting || !ctl_waits_for(c, name)) {
+        if (!c->waiting || (!c->freeze_wait && !ctl_waits_for(c, name))) {
             continue;
         }
         ctl_hold(c);
-        ctl_wait_check(c);
+        if (c->freeze_wait) {
+            ctl_freeze_check(c);
+        } else {
+            ctl_wait_check(c);
+        }
         ctl_release(c);
     }
 }

@@ -20,6 +20,7 @@ enum sv_step {
     SV_STEP_NONE = 0,
     SV_STEP_SIGNALS,
     SV_STEP_PGROUP,
+    SV_STEP_CGROUP,
     SV_STEP_TERMINAL,
     SV_STEP_FDS,
     SV_STEP_CWD,
@@ -28,6 +29,8 @@ enum sv_step {
     SV_STEP_UID,
     SV_STEP_EXEC,
 };
+
+struct cg_leaf;
 
 #define SV_CHILD_MAXFD 4
 
@@ -44,7 +47,8 @@ struct sv_child {
     const char *cwd; /* NULL: stay */
     bool set_umask;
     mode_t umask;
-    bool set_ids; /* setgroups, setgid, setuid */
+    const struct cg_leaf *leaf; /* join it (write "0" to its procs fds) */
+    bool set_ids;               /* setgroups, setgid, setuid */
     uid_t uid;
     gid_t gid;
     const gid_t *groups;
@@ -181,12 +185,24 @@ struct sv_service {
     unsigned restarts;
     unsigned fails;  /* quick failures in a row */
     int last_status; /* N or 128+N, -1 if none */
+    bool last_oom;   /* the last run saw an OOM kill in its cgroup */
     int ready_rfd;   /* fd:N read end in minit, -1 */
     int probe_fd;    /* tcp: connecting socket, -1 */
     pid_t probe_pid; /* exec: running probe, 0 */
     double probe_delay;
     struct sv_output *out;
     struct sv_output *err;
+    /* cgroup (cgroup.c); leaf NULL when cgroups are not in use */
+    struct cg_leaf *leaf;
+    uint64_t cg_id;    /* cookie in the cgroup event watch */
+    ev_timer freeze_w; /* pause/resume deadline (v1: re-check ticks) */
+    double freeze_started;
+    bool paused;         /* frozen, confirmed by the kernel */
+    bool freeze_pending; /* a pause or resume is on its way */
+    bool freeze_want;    /* ... towards frozen (true) or thawed */
+    bool leaf_drop;      /* remove the leaf once it is empty */
+    char freeze_err[128];
+    uint64_t oom_at_start; /* OOM kills counted in the leaf at spawn */
 };
 
 /* The table (service.c). */
@@ -212,6 +228,22 @@ void sv_run_kill(struct sv_service *s);
 void sv_run_init_watchers(struct sv_service *s);
 void sv_run_stop_watchers(struct sv_service *s);
 int sv_run_outputs(struct sv_service *s, struct mi_err *e);
+
+/* cgroup.c */
+struct sv_status;
+int sv_cgroup_init(struct ev_loop *loop, const char *base, struct mi_err *e);
+bool sv_cgroup_active(void);
+const char *sv_cgroup_why(void);
+void sv_cgroup_prepare(struct sv_service *s);
+void sv_cgroup_kill(struct sv_service *s);
+void sv_cgroup_after_exit(struct sv_service *s);
+void sv_cgroup_release(struct sv_service *s);
+int sv_cgroup_freeze(struct sv_service *s, bool frozen, struct mi_err *e);
+void sv_cgroup_stats(const struct sv_service *s, struct sv_status *st);
+uint64_t sv_cgroup_oom_kills(const struct sv_service *s);
+/* Removes every leaf; true while some are still populated (killed, and
+ * removed as they empty). */
+bool sv_cgroup_shutdown(void);
 
 /* ready.c */
 void sv_ready_start(struct sv_service *s);

@@ -52,6 +52,12 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
     }
     s->pid = 0;
     s->last_status = status_of(ws);
+    s->last_oom = s->leaf != NULL && sv_cgroup_oom_kills(s) > s->oom_at_start;
+    if (s->last_oom) {
+        mi_log_svc(MI_LOG_WARNING, s->conf->name,
+                   "the OOM killer struck in its cgroup (memory_max)");
+    }
+    sv_cgroup_after_exit(s);
     if (WIFSIGNALED(ws)) {
         mi_log_svc(s->state == SV_STATE_STOPPING ? MI_LOG_INFO : MI_LOG_WARNING, s->conf->name,
                    "killed by signal %d", WTERMSIG(ws));
@@ -239,6 +245,9 @@ sv_run_spawn(struct sv_service *s, struct mi_err *e)
     }
     ch.envp = envp;
     prepare_child(s, &ch, ready_wfd);
+    sv_cgroup_prepare(s);
+    ch.leaf = s->leaf;
+    s->oom_at_start = sv_cgroup_oom_kills(s);
     pid = sv_spawn_child(&ch, e);
     free(envp);
     sys_close(ready_wfd);
@@ -271,6 +280,13 @@ send_signal(struct sv_service *s, int sig, bool group)
 void
 sv_run_stop(struct sv_service *s)
 {
+    struct mi_err e = {0};
+
+    /* A frozen service cannot act on its stop signal: thaw it first. */
+    if ((s->paused || s->freeze_pending) && sv_cgroup_freeze(s, false, &e) < 0) {
+        mi_err_log(&e);
+    }
+    s->paused = false;
     send_signal(s, s->conf->stopsignal, s->conf->stopasgroup);
     if (s->conf->stopasgroup) {
         send_signal(s, SIGCONT, true);
@@ -285,4 +301,6 @@ sv_run_kill(struct sv_service *s)
 {
     mi_log_svc(MI_LOG_WARNING, s->conf->name, "did not stop in time: sending SIGKILL");
     send_signal(s, SIGKILL, s->conf->killasgroup || s->conf->stopasgroup);
+    /* Everything in its cgroup, double-forked daemons included. */
+    sv_cgroup_kill(s);
 }

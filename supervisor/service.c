@@ -30,6 +30,7 @@ pid_t sv_last_reaped;
 static struct sv_hooks hooks;
 static struct sv_cfgref *current;
 static ev_timer shutdown_w;
+static bool shutdown_forced; /* the deadline passed: stop waiting for leaves */
 
 struct sv_service *
 sv_find(const char *name)
@@ -80,6 +81,7 @@ cfgref_put(struct sv_cfgref *r)
 static void
 service_free(struct sv_service *s)
 {
+    sv_cgroup_release(s);
     sv_run_stop_watchers(s);
     sv_output_free(s->out);
     sv_output_free(s->err);
@@ -278,6 +280,9 @@ shutdown_progress(void)
             sv_event(s, SV_EV_STOP);
         }
     }
+    if (all_down && sv_cgroup_shutdown() && !shutdown_forced) {
+        return; /* leftovers in a leaf are being killed: wait for empty */
+    }
     if (all_down) {
         ev_timer_stop(sv_loop, &shutdown_w);
         if (hooks.all_stopped != NULL) {
@@ -336,10 +341,14 @@ shutdown_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)w;
     (void)revents;
     mi_log(MI_LOG_WARNING, "shutdown deadline passed: killing what is left");
+    shutdown_forced = true;
     for (int i = 0; i < sv_count; i++) {
         if (sv_table[i]->pid > 0) {
             sv_run_kill(sv_table[i]);
         }
+    }
+    if (sv_count > 0) {
+        sv_changed(sv_table[0]);
     }
 }
 
@@ -677,14 +686,17 @@ sv_ctl_signal(const char *name, int sig, struct mi_err *e)
 static void
 fill_status(const struct sv_service *s, struct sv_status *st)
 {
+    memset(st, 0, sizeof(*st));
     st->name = s->conf->name;
-    st->state = sv_state_name(s->state);
+    st->state = s->paused ? "paused" : sv_state_name(s->state);
     st->want_up = s->want_up;
     st->pid = s->pid;
     st->uptime_ms = s->pid > 0 ? (uint64_t)((ev_now(sv_loop) - s->started_at) * 1000.0) : 0;
     st->restarts = s->restarts;
     st->last_status = s->last_status;
+    st->last_oom = s->last_oom;
     st->command = s->conf->command;
+    sv_cgroup_stats(s, st);
 }
 
 int
@@ -739,4 +751,70 @@ void
 sv_reopen_logs(void)
 {
     sv_output_reopen();
+}
+
+int
+sv_ctl_freeze(const char *name, bool frozen, struct mi_err *e)
+{
+    struct sv_service *s;
+
+    if (name != NULL) {
+        if (lookup(name, &s, e) < 0) {
+            return -1;
+        }
+        return sv_cgroup_freeze(s, frozen, e);
+    }
+    if (!sv_cgroup_active()) {
+        return mi_err_set(e, 0, "%s is not available: %s", frozen ? "pause" : "resume",
+                          sv_cgroup_why());
+    }
+    for (int i = 0; i < sv_count; i++) {
+        s = sv_table[i];
+        if (s->pid > 0 && !s->removed && sv_cgroup_freeze(s, frozen, e) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+settled(const struct sv_service *s, bool frozen, struct mi_err *e)
+{
+    if (s->freeze_pending) {
+        return 0;
+    }
+    if (s->freeze_err[0] != '\0') {
+        return mi_err_set(e, 0, "service %s: %s", s->conf->name, s->freeze_err);
+    }
+    if (s->pid > 0 && s->paused != frozen) {
+        return mi_err_set(e, 0, "service %s is %s", s->conf->name,
+                          s->paused ? "paused" : "not paused");
+    }
+    return 1;
+}
+
+int
+sv_freeze_settled(const char *name, bool frozen, struct mi_err *e)
+{
+    int all = 1;
+
+    for (int i = 0; i < sv_count; i++) {
+        struct sv_service *s = sv_table[i];
+        int r;
+
+        if (s->removed || (name != NULL && strcmp(s->conf->name, name) != 0)) {
+            continue;
+        }
+        if ((r = settled(s, frozen, e)) < 0) {
+            return -1;
+        }
+        all = all && r == 1;
+    }
+    return all;
+}
+
+int
+sv_cgroups(const char *base, struct mi_err *e)
+{
+    return sv_cgroup_init(sv_loop, base, e);
 }

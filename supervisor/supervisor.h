@@ -184,7 +184,17 @@ struct sv_status {
     uint64_t uptime_ms; /* since the last start, 0 when not running */
     unsigned restarts;  /* restarts since minit started it */
     int last_status;    /* last exit status (N or 128+N), -1 if none */
+    bool last_oom;      /* the last run ended with an OOM kill in its cgroup */
     const char *command;
+    /* cgroup figures, when the service has a leaf */
+    const char *cgroup; /* path relative to the hierarchy's mount, NULL: none */
+    bool has_memory;
+    uint64_t memory_bytes;
+    bool has_cpu;
+    uint64_t cpu_usec;
+    bool has_pids;
+    uint64_t pids;
+    uint64_t oom_kills;
 };
 
 /* Sets up the table on loop. Call once, before sv_apply(). */
@@ -206,6 +216,22 @@ int sv_ctl_start(const char *name, struct mi_err *e);
 int sv_ctl_stop(const char *name, struct mi_err *e);
 int sv_ctl_restart(const char *name, struct mi_err *e);
 int sv_ctl_signal(const char *name, int sig, struct mi_err *e);
+
+/* Pause (frozen true) or resume one service, or all when name is NULL,
+ * with the cgroup freezer. Starts the change; sv_freeze_settled() tells
+ * when the kernel has confirmed it. -1 with *e when cgroups are not in use
+ * ("pause is not available: <why>") or the service is not running. */
+int sv_ctl_freeze(const char *name, bool frozen, struct mi_err *e);
+
+/* 1 when the pause/resume of name (all when NULL) is confirmed, 0 while on
+ * its way, -1 with *e when it failed (not frozen in time: thawed again). */
+int sv_freeze_settled(const char *name, bool frozen, struct mi_err *e);
+
+/* Sets up a cgroup leaf per service under base (relative to the cgroup2
+ * root, or "auto": under minit's own cgroup), moving minit into base/init.
+ * -1 with *e (the reason) when no usable hierarchy exists: services then
+ * run without cgroups. Call after sv_init(), before sv_apply(). */
+int sv_cgroups(const char *base, struct mi_err *e);
 
 /* Calls fn for each service (all when name is NULL). -1 with *e if name is
  * not a service. */

@@ -25,6 +25,8 @@
  *                           or pause
  *   listen PORT             listen on 127.0.0.1:PORT, print "listening", pause
  *   lines N TAG             print N lines "TAG i <padding>" as fast as possible
+ *   forkbomb N              fork N children that pause, print "forked K failed F",
+ *                           then pause (a pids limit makes forks fail)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -484,6 +486,25 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "listen") == 0 && argc > 2) {
         return cmd_listen(atoi(argv[2]));
+    }
+    if (strcmp(cmd, "forkbomb") == 0 && argc > 2) {
+        int n = atoi(argv[2]);
+        int k = 0;
+
+        for (int i = 0; i < n; i++) {
+            pid_t p = fork();
+
+            if (p == 0) {
+                for (;;) {
+                    pause();
+                }
+            }
+            k += p > 0;
+        }
+        out("forked %d failed %d\n", k, n - k);
+        for (;;) {
+            pause();
+        }
     }
     if (strcmp(cmd, "lines") == 0 && argc > 3) {
         return cmd_lines(atol(argv[2]), argv[3]);
