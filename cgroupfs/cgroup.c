@@ -256,8 +256,10 @@ attach_one(struct cg_leaf *l, enum cg_ctrl c, struct mi_err *e)
     char why[96];
     char msg[CG_PATH_MAX + 64];
     bool created;
+    /* In v2, CPU usage (cpu.stat) and the freezer are core, not controllers. */
+    unsigned core = CG_MASK(CG_CTRL_CPUACCT) | CG_MASK(CG_CTRL_FREEZER);
 
-    if ((l->root->mode == CG_MODE_V2 && (l->v2_ctrls & CG_MASK(c))) || l->v1_fd[c] >= 0 ||
+    if ((l->root->mode == CG_MODE_V2 && ((l->v2_ctrls | core) & CG_MASK(c))) || l->v1_fd[c] >= 0 ||
         h == l->hier) {
         return 0;
     }

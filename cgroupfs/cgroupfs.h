@@ -239,14 +239,16 @@ int cg_leaf_create(struct cg_leaf *l, const struct cg_leaf *parent, const char *
 
 /*
  * Makes each controller of `mask` (CG_MASK bits) reach the leaf: nothing to
- * do when it is in the leaf's v2 cgroup.controllers; otherwise creates the
+ * do when it is in the leaf's v2 cgroup.controllers (or, in v2 mode, is
+ * CPUACCT or FREEZER, which v2 has as core files); otherwise creates the
  * leaf's mirror in that controller's v1 hierarchy (mkdir -p, under minit's
  * own v1 cgroup) and adds its cgroup.procs to the join fds (one per v1 mount:
  * cpu and cpuacct often share one). Must run before any process joins: a
  * process already in the leaf is not moved. Returns 0, or -1 with *e naming
- * the controller and where it was looked for ("memory controller: not in
- * /sys/fs/cgroup/unified/m/services/cgroup.subtree_control and no v1 memory
- * hierarchy"). Parent only.
+ * the controller and where it was looked for ("unable to use the memory
+ * controller: not in /sys/fs/cgroup/unified/m/services/cgroup.subtree_control
+ * and no v1 memory hierarchy"). Opens a dirfd and, per new v1 mount, a join
+ * fd, owned by the leaf. Parent only.
  */
 int cg_leaf_attach(struct cg_leaf *l, unsigned mask, struct mi_err *e);
 

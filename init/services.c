@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "init/log.h"
@@ -213,6 +214,25 @@ load_or_die(const struct init_opts *o)
     return cfg;
 }
 
+/* Each service holds a few pipe ends in minit: with the usual soft limit
+ * of 1024 fds, a thousand services would not fit. The soft limit goes up
+ * to the hard one for minit; services get back the soft limit minit was
+ * given (programs using select(2) break above 1024), see sv_set_nofile. */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max) {
+        return;
+    }
+    sv_set_child_nofile((uint64_t)rl.rlim_cur, (uint64_t)rl.rlim_max);
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        mi_log(MI_LOG_DEBUG, "unable to raise the open-files limit: %m");
+    }
+}
+
 int
 init_services_run(const struct init_opts *o)
 {
@@ -223,6 +243,7 @@ init_services_run(const struct init_opts *o)
     struct mi_err e = {0};
 
     job.o = o;
+    raise_nofile();
     /* The orphans of services are minit's to reap, PID 1 or not. */
     if (init_self != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
         mi_log(MI_LOG_WARNING, "unable to become a child subreaper: %m");

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,6 +52,8 @@ sv_step_name(enum sv_step step)
         return "hand the terminal to";
     case SV_STEP_CGROUP:
         return "join the cgroup of";
+    case SV_STEP_RLIMIT:
+        return "set the open-files limit of";
     case SV_STEP_FDS:
         return "set up stdio for";
     case SV_STEP_CWD:
@@ -242,6 +245,11 @@ sv_child_main(void *arg)
     }
     if (c->nfds > 0 && child_fds(c) < 0) {
         return child_fail(c, SV_STEP_FDS, errno);
+    }
+    /* After the dups: minit's own fds (close-on-exec, gone at exec) may
+     * sit above the limit the program gets back. */
+    if (c->set_nofile && syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, c->nofile, NULL) < 0) {
+        return child_fail(c, SV_STEP_RLIMIT, errno);
     }
     if (c->cwd != NULL && syscall(SYS_chdir, c->cwd) < 0) {
         return child_fail(c, SV_STEP_CWD, errno);

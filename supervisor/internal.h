@@ -22,6 +22,7 @@ enum sv_step {
     SV_STEP_PGROUP,
     SV_STEP_CGROUP,
     SV_STEP_TERMINAL,
+    SV_STEP_RLIMIT,
     SV_STEP_FDS,
     SV_STEP_CWD,
     SV_STEP_GROUPS,
@@ -48,7 +49,9 @@ struct sv_child {
     bool set_umask;
     mode_t umask;
     const struct cg_leaf *leaf; /* join it (write "0" to its procs fds) */
-    bool set_ids;               /* setgroups, setgid, setuid */
+    bool set_nofile;            /* put RLIMIT_NOFILE back to nofile[] */
+    uint64_t nofile[2];
+    bool set_ids; /* setgroups, setgid, setuid */
     uid_t uid;
     gid_t gid;
     const gid_t *groups;

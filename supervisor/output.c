@@ -840,6 +840,14 @@ src_pull_once(struct sv_output *o)
     if (o->dead) {
         return false;
     }
+    /* The line buffer exists only while the stream is busy: a thousand
+     * quiet services must not hold 64 KiB each (and glibc touches pages
+     * at both ends of every such block). */
+    if (o->buf == NULL && (o->buf = malloc(SRC_BUF)) == NULL) {
+        mi_log_svc(MI_LOG_ERROR, o->name, "unable to allocate the %s buffer: out of memory",
+                   stream_name(o->which));
+        return false;
+    }
     if (o->start > 0) {
         memmove(o->buf, o->buf + o->start, o->end - o->start);
         o->end -= o->start;
@@ -859,6 +867,11 @@ src_pull_once(struct sv_output *o)
         o->eol_left -= (size_t)n;
     }
     src_emit_or_stall(o);
+    if (o->start == o->end && !o->stalled && !o->eol_pending && (size_t)n < SRC_BUF / 4) {
+        free(o->buf); /* empty and not busy: give it back until next time */
+        o->buf = NULL;
+        o->start = o->end = 0;
+    }
     return !o->stalled;
 }
 
@@ -918,11 +931,6 @@ src_open_pipe(struct sv_output *o, struct mi_err *e)
      * backpressure. */
     if (fcntl(o->rfd, F_SETFL, O_NONBLOCK) < 0) {
         return mi_err_sys(e, "unable to make the %s pipe of service %s non-blocking",
-                          stream_name(o->which), o->name);
-    }
-    o->buf = malloc(SRC_BUF);
-    if (o->buf == NULL) {
-        return mi_err_set(e, ENOMEM, "unable to allocate the %s buffer of service %s",
                           stream_name(o->which), o->name);
     }
     return 0;

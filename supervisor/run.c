@@ -23,6 +23,16 @@
 extern char **environ;
 
 static int devnull_fd = -1;
+static bool child_nofile_set;
+static uint64_t child_nofile[2];
+
+void
+sv_set_child_nofile(uint64_t soft, uint64_t hard)
+{
+    child_nofile[0] = soft;
+    child_nofile[1] = hard;
+    child_nofile_set = true;
+}
 
 static int
 status_of(int ws)
@@ -197,6 +207,9 @@ prepare_child(const struct sv_service *s, struct sv_child *ch, int ready_wfd)
 
     ch->argv = c->argv;
     ch->own_pgroup = true;
+    ch->set_nofile = child_nofile_set;
+    ch->nofile[0] = child_nofile[0];
+    ch->nofile[1] = child_nofile[1];
     ch->cwd = c->directory != NULL ? c->directory : "/";
     ch->set_umask = c->has_umask;
     ch->umask = c->umask;

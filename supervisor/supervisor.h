@@ -246,6 +246,10 @@ bool sv_is_ready(const char *name, bool *failed);
  * readiness probe's process: init's orphan watcher stays quiet on it. */
 bool sv_owns_pid(pid_t pid);
 
+/* The RLIMIT_NOFILE every service starts with (minit raised its own soft
+ * limit to the hard one): soft and hard as minit got them. */
+void sv_set_child_nofile(uint64_t soft, uint64_t hard);
+
 /* Re-opens log files (SIGUSR1). */
 void sv_reopen_logs(void);
 
