@@ -39,6 +39,7 @@ struct init_opts {
     int verbose;            /* -v count */
     const char *config;     /* -c */
     const char *socket;     /* -S */
+    const char *cgroup;     /* --cgroup: job 1's program in PATH/payload */
     char **argv;            /* the program and its arguments */
 };
 

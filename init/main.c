@@ -168,6 +168,14 @@ run_program(struct init_opts *o, int pending_sig)
     /* Hand the terminal to the program's group only when minit holds it:
      * a background minit must not steal the foreground. */
     x.take_terminal = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    if (o->cgroup != NULL && strcmp(o->cgroup, "none") != 0) {
+        if (sv_payload_cgroup(o->cgroup, &e) == 0) {
+            x.payload_cgroup = true;
+        } else {
+            mi_log(MI_LOG_WARNING, "--cgroup %s: not used: %s", o->cgroup, e.msg);
+            mi_err_clear(&e);
+        }
+    }
     pid = sv_spawn(&x, &e);
     if (pid < 0) {
         int code = spawn_exit_code(e.errnum);

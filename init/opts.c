@@ -47,6 +47,8 @@ static const char usage_text[] =
         "  -c, --config FILE      supervise the services in FILE\n"
         "  -n, --check            with -c: validate FILE, print problems, start nothing\n"
         "  -S, --socket PATH      control socket path ('none' disables)\n"
+        "      --cgroup PATH      job 1: minit in PATH/init, the program in PATH/payload\n"
+        "                         (relative to the cgroup2 mount); job 2: as [minit] cgroup\n"
         "  -h, --help             this text\n"
         "  -V, --version          print the version\n"
         "\n"
@@ -194,6 +196,9 @@ parse_one(struct init_opts *o, int c, const char *arg, struct mi_err *e)
     case 'S':
         o->socket = arg;
         return 0;
+    case 'C':
+        o->cgroup = arg;
+        return 0;
     case 'e':
         if (mi_parse_uint(arg, 0, 255, &v, e) < 0) {
             return mi_err_wrap(e, "-e");
@@ -249,6 +254,7 @@ init_opts_parse(struct init_opts *o, int argc, char **argv, struct mi_err *e)
             {"socket", required_argument, NULL, 'S'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
+            {"cgroup", required_argument, NULL, 'C'},
             {NULL, 0, NULL, 0},
     };
     int c;

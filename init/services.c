@@ -148,7 +148,10 @@ orphan_cb(struct ev_loop *loop, ev_child *w, int revents)
 static void
 setup_cgroups(const struct sv_config *cfg)
 {
-    const char *base = cfg->cgroup ? cfg->cgroup : init_self == 1 ? "auto" : NULL;
+    const char *base = job.o->cgroup    ? job.o->cgroup
+                       : cfg->cgroup    ? cfg->cgroup
+                       : init_self == 1 ? "auto"
+                                        : NULL;
     struct mi_err e = {0};
 
     if (base != NULL && strcmp(base, "none") != 0 && sv_cgroups(base, &e) == 0) {

@@ -387,3 +387,30 @@ sv_cgroup_shutdown(void)
     }
     return pending;
 }
+
+static bool payload_ready;
+
+int
+sv_payload_cgroup(const char *base, struct mi_err *e)
+{
+    if (cg_discover(&cg.root, e) < 0 || cg.root.mode == CG_MODE_NONE) {
+        if (!e->set) {
+            mi_err_set(e, 0, "%s", cg.root.why);
+        }
+        cg_root_close(&cg.root);
+        return -1;
+    }
+    if (!auto_allowed(base, e) ||
+        cg_layout_create(&cg.lay, &cg.root, base, CG_LAYOUT_PAYLOAD, e) < 0) {
+        cg_root_close(&cg.root);
+        return -1;
+    }
+    payload_ready = true;
+    return 0;
+}
+
+const struct cg_leaf *
+sv_cgroup_payload(void)
+{
+    return payload_ready ? &cg.lay.payload : NULL;
+}

@@ -247,6 +247,8 @@ uint64_t sv_cgroup_oom_kills(const struct sv_service *s);
 /* Removes every leaf; true while some are still populated (killed, and
  * removed as they empty). */
 bool sv_cgroup_shutdown(void);
+/* Job 1's payload leaf, NULL when --cgroup was not set up. */
+const struct cg_leaf *sv_cgroup_payload(void);
 
 /* ready.c */
 void sv_ready_start(struct sv_service *s);

@@ -62,5 +62,8 @@ sv_spawn(const struct sv_exec *x, struct mi_err *e)
             .take_terminal = x->take_terminal,
     };
 
+    if (x->payload_cgroup) {
+        c.leaf = sv_cgroup_payload();
+    }
     return sv_spawn_child(&c, e);
 }

@@ -20,10 +20,11 @@
 
 /* What to run and how (job 1's program). */
 struct sv_exec {
-    char *const *argv;  /* argv[0] is looked up in PATH unless it has a '/' */
-    char *const *envp;  /* the environment to pass */
-    bool own_pgroup;    /* put it in its own process group */
-    bool take_terminal; /* make that group the terminal's foreground group */
+    bool payload_cgroup; /* join the leaf sv_payload_cgroup() set up */
+    char *const *argv;   /* argv[0] is looked up in PATH unless it has a '/' */
+    char *const *envp;   /* the environment to pass */
+    bool own_pgroup;     /* put it in its own process group */
+    bool take_terminal;  /* make that group the terminal's foreground group */
 };
 
 /*
@@ -35,6 +36,11 @@ struct sv_exec {
  * (ENOENT: not found; EACCES, ENOEXEC: not executable). Opens no fd.
  */
 pid_t sv_spawn(const struct sv_exec *x, struct mi_err *e);
+
+/* Job 1 with --cgroup: creates base/init (and moves minit there) and
+ * base/payload, which the program joins when x->payload_cgroup. -1 with
+ * *e (the reason) when no usable hierarchy exists. */
+int sv_payload_cgroup(const char *base, struct mi_err *e);
 
 /* ---- the service model (what the config file says) ----------------- */
 

@@ -172,6 +172,14 @@ autorestart = false
     finally:
         s.close()
 
+    # Job 1 with --cgroup: the program in PATH/payload, minit in PATH/init.
+    from lib import run
+    r = run(["--cgroup", BASE, "--", "sh", "-c",
+             'grep "^0::" /proc/self/cgroup; grep "^0::" /proc/1/cgroup'])
+    eq(r.out.split(), [f"0::/{BASE}/payload", f"0::/{BASE}/init"],
+       "job 1 --cgroup: the program in payload, minit in init")
+    eq(r.rc, 0, "job 1 --cgroup: exit status")
+
     # Without cgroups: pause says why, exits 1; services run as before.
     s = Services("""
 [minit]
