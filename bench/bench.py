@@ -1049,6 +1049,10 @@ def snapshot(src, tmp, sub):
     shutil.copy2(src, dst)
     with open(dst, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
+    # Written back before anything is measured: a fresh copy's page-cache
+    # pages are dirty until writeback, and smaps would count the whole
+    # text of the copy as Private_Dirty (the peers run from clean files).
+    os.sync()
     return dst, digest
 
 
