@@ -246,7 +246,11 @@ sv_cgroup_prepare(struct sv_service *s)
 {
     struct mi_err e = {0};
 
-    if (!cg.active || s->leaf != NULL) {
+    if (!cg.active) {
+        return;
+    }
+    if (s->leaf != NULL) {
+        s->leaf_drop = false; /* started again before it emptied: keep it */
         return;
     }
     s->leaf = calloc(1, sizeof(*s->leaf));

@@ -638,7 +638,7 @@ ctl_put_stats(struct ctl_conn *c, const struct sv_status *st)
 {
     char v[4][24];
 
-    if (st->cgroup == NULL) {
+    if (st->cgroup == NULL && !st->last_oom) {
         return;
     }
     snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)st->memory_bytes);
@@ -647,7 +647,7 @@ ctl_put_stats(struct ctl_conn *c, const struct sv_status *st)
     snprintf(v[3], sizeof(v[3]), "%llu", (unsigned long long)st->oom_kills);
     ctl_put(c, "stats", 5);
     ctl_put_word(c, st->name ? st->name : "");
-    ctl_put_word(c, st->cgroup);
+    ctl_put_word(c, st->cgroup ? st->cgroup : "-");
     ctl_put_word(c, st->has_memory ? v[0] : "-");
     ctl_put_word(c, st->has_cpu ? v[1] : "-");
     ctl_put_word(c, st->has_pids ? v[2] : "-");

@@ -125,6 +125,8 @@ startsecs = 0
         eq(s.ctl("pause", "spin").rc, 0, "pause spin again")
         eq(s.ctl("stop", "spin").rc, 0, "stop a paused service")
         ok(s.wait_state("spin", "stopped", 10), "a paused service stops", s.status())
+        ok(wait_until(lambda: not os.path.exists(os.path.join(MNT, BASE, "services", "spin")), 5),
+           "a stopped service's cgroup is removed")
 
         dpid = None
         for p in open(os.path.join(MNT, BASE, "services", "daemon", "cgroup.procs")).read().split():
