@@ -74,12 +74,8 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
     } else {
         mi_log_svc(MI_LOG_INFO, s->conf->name, "exited with status %d", WEXITSTATUS(ws));
     }
+    /* May free s (a service a reload removed): nothing after this. */
     sv_event(s, SV_EV_EXIT);
-    /* Down for good (not restarting): its cgroup goes too, once empty. */
-    if (s->pid == 0 && (s->state == SV_STATE_STOPPED || s->state == SV_STATE_EXITED ||
-                        s->state == SV_STATE_FAILED)) {
-        sv_cgroup_release(s);
-    }
 }
 
 static void

@@ -215,8 +215,12 @@ sv_event(struct sv_service *s, enum sv_event ev)
         ended(s);
     }
     apply_actions(s, out.act, false);
+    /* Down for good (not restarting): its cgroup goes too, once empty. */
+    if (s->pid == 0 && is_idle(s->state)) {
+        sv_cgroup_release(s);
+    }
     if (s->state != old) {
-        sv_changed(s);
+        sv_changed(s); /* may free s */
     }
 }
 
