@@ -110,7 +110,6 @@ main(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     t1 = now();
-    printf("orphans %ld elapsed %.6f rate %.1f zombies %d\n", n, t1 - t0, (double)n / (t1 - t0),
-            z);
+    printf("orphans %ld elapsed %.6f rate %.1f zombies %d\n", n, t1 - t0, (double)n / (t1 - t0), z);
     return z == 0 ? 0 : 1;
 }

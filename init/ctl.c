@@ -24,6 +24,7 @@
 #include "init/err.h"
 #include "init/parse.h"
 #include "init/sys.h"
+#include "supervisor/control.h"
 
 #define CTL_DEFAULT_SOCKET  "/run/minit.sock"
 #define CTL_CONNECT_MS      5000
@@ -458,48 +459,11 @@ ctl_is_num(const char *s, bool dash_ok)
     return strspn(s, "0123456789") == strlen(s);
 }
 
-static int
-ctl_hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Decodes a percent-encoded word in place; false if malformed. */
 static bool
 ctl_decode(char *w)
 {
-    char *o = w;
-    const char *p = w;
-
-    if (strcmp(w, "%") == 0) {
-        *w = '\0';
-        return true;
-    }
-    while (*p != '\0') {
-        int hi = *p == '%' ? ctl_hexval(p[1]) : 0;
-        int lo = *p == '%' && hi >= 0 ? ctl_hexval(p[2]) : 0;
-
-        if (*p != '%') {
-            *o++ = *p++;
-            continue;
-        }
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            return false;
-        }
-        *o++ = (char)(hi * 16 + lo);
-        p += 3;
-    }
-    *o = '\0';
-    return true;
+    return sv_control_decode(w) == 0;
 }
 
 /* Parses the words of a "service" line (after "service ") into a row. */

@@ -434,8 +434,8 @@ ctl_hexval(char ch)
 }
 
 /* Decodes one percent-encoded word in place. */
-static int
-ctl_decode(char *w, struct mi_err *e)
+int
+sv_control_decode(char *w)
 {
     char *o = w;
     const char *p = w;
@@ -455,16 +455,29 @@ ctl_decode(char *w, struct mi_err *e)
         hi = ctl_hexval(p[1]);
         lo = hi < 0 ? -1 : ctl_hexval(p[2]);
         if (lo < 0) {
-            return mi_err_set(e, 0, "malformed request: bad %% escape");
+            return -1;
         }
         if (hi == 0 && lo == 0) {
-            return mi_err_set(e, 0, "malformed request: NUL byte");
+            return -2;
         }
         *o++ = (char)(hi * 16 + lo);
         p += 3;
     }
     *o = '\0';
     return 0;
+}
+
+static int
+ctl_decode(char *w, struct mi_err *e)
+{
+    switch (sv_control_decode(w)) {
+    case 0:
+        return 0;
+    case -2:
+        return mi_err_set(e, 0, "malformed request: NUL byte");
+    default:
+        return mi_err_set(e, 0, "malformed request: bad %% escape");
+    }
 }
 
 /* Splits the request line in[0..len) into decoded words, in place. */

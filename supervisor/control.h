@@ -30,6 +30,11 @@ int sv_control_open(struct ev_loop *loop, const char *path, const struct sv_cont
 /* Closes the socket and every connection, and unlinks the path. */
 void sv_control_close(void);
 
+/* Decodes one percent-encoded protocol word in place (%HH; a lone "%" is
+ * the empty word); the client uses it on replies too. 0, -1 for a bad
+ * escape, -2 for an escaped NUL byte. */
+int sv_control_decode(char *w);
+
 /* A service changed state: answer the wait-ready requests it settles. */
 void sv_control_state_changed(const char *name);
 
