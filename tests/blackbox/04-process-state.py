@@ -102,18 +102,21 @@ with tempfile.TemporaryDirectory() as d:
     with open(f) as fh:
         eq(fh.read().split(), ["/dev/null", "/dev/null"], "closed fds 0-2 become /dev/null")
 
-# A terminal: the program's group becomes the foreground group.
-pid, master = pty.fork()
-if pid == 0:
-    try:
-        os.execv(MINIT, [MINIT, "-s", "--", HELPER, "sigstate"])
-    finally:
-        os._exit(120)
-buf = b""
-end = time.monotonic() + 10
-while time.monotonic() < end:
-    r_, _, _ = select.select([master], [], [], 0.5)
-    if r_:
+def on_pty(path, argv, timeout=10):
+    """Runs argv on a fresh pseudo-terminal (its session leader, the
+    terminal's foreground); returns (output, exit code), bounded."""
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(path, argv)
+        finally:
+            os._exit(120)
+    buf = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r_, _, _ = select.select([master], [], [], 0.5)
+        if not r_:
+            continue
         try:
             chunk = os.read(master, 4096)
         except OSError:
@@ -121,33 +124,21 @@ while time.monotonic() < end:
         if not chunk:
             break
         buf += chunk
-_, status = os.waitpid(pid, 0)
-st = parse(buf.decode(errors="replace").replace("\r", ""))
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    return buf.decode(errors="replace").replace("\r", ""), os.waitstatus_to_exitcode(status)
+
+
+# A terminal: the program's group becomes the foreground group.
+out, rc = on_pty(MINIT, [MINIT, "-s", "--", HELPER, "sigstate"])
+st = parse(out)
 ok(st.get("fgpgrp") == st.get("pgid") and st.get("pgid") == st.get("pid"),
    "on a terminal the program's group is the foreground group", st)
-eq(os.waitstatus_to_exitcode(status), 0, "on a terminal: exit 0")
+eq(rc, 0, "on a terminal: exit 0")
 
 # In the background of a terminal minit must not take the foreground: run
 # it from a shell job in a pty where the shell keeps the foreground.
-pid, master = pty.fork()
-if pid == 0:
-    try:
-        os.execv("/bin/sh", ["sh", "-c", f'"{MINIT}" -s -- "{HELPER}" sigstate > /dev/null & wait;'
+out, rc = on_pty("/bin/sh", ["sh", "-c", f'"{MINIT}" -s -- "{HELPER}" sigstate > /dev/null & wait;'
                                          f' echo FG=$(ps -o tpgid= -p $$)'])
-    finally:
-        os._exit(120)
-buf = b""
-end = time.monotonic() + 10
-while time.monotonic() < end:
-    r_, _, _ = select.select([master], [], [], 0.5)
-    if r_:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
-_, status = os.waitpid(pid, 0)
-eq(os.waitstatus_to_exitcode(status), 0, "background minit on a terminal: the shell is fine")
+eq(rc, 0, "background minit on a terminal: the shell is fine")
 done()
