@@ -58,11 +58,12 @@ SV_SRCS    := supervisor/spawn.c supervisor/child.c supervisor/fsm.c supervisor/
 CG_SRCS    := cgroupfs/cgroup.c cgroupfs/discover.c cgroupfs/events.c cgroupfs/freeze.c \
 	cgroupfs/io.c cgroupfs/kill.c cgroupfs/layout.c cgroupfs/limits.c cgroupfs/mountinfo.c \
 	cgroupfs/parse.c
-SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS) $(CG_SRCS)
+NS_SRCS    := ns/caps.c ns/seccomp.c ns/container.c ns/mounts.c
+SRCS       := $(BASE_SRCS) $(INIT_SRCS) $(SV_SRCS) $(CG_SRCS) $(NS_SRCS)
 OBJS       := $(SRCS:%.c=$(O)/%.o)
 
 UNIT_TESTS := test_init_parse test_init_opts test_base_log test_sv_fsm test_sv_model \
-	test_init_config test_sv_output test_sv_control test_cg_parse test_cg_live
+	test_init_config test_sv_output test_sv_control test_cg_parse test_cg_live test_ns_privs
 UNIT_BINS  := $(UNIT_TESTS:%=$(O)/tests/unit/%)
 HELPER     := $(O)/tests/helper/minit-helper
 
@@ -103,16 +104,16 @@ $(HELPER): tests/helper/minit-helper.c
 	@echo "  HELPER  $@"
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static -o $@ $<
 
-tests: $(O)/minit $(UNIT_BINS) $(HELPER)
+tests: $(O)/minit $(UNIT_BINS) $(HELPER) rootfs
 
 check: tests
-	$(Q)MINIT=$(CURDIR)/$(O)/minit HELPER=$(CURDIR)/$(HELPER) O=$(O) sh tests/run.sh
+	$(Q)MINIT=$(CURDIR)/$(O)/minit HELPER=$(CURDIR)/$(HELPER) ROOTFS=$(abspath $(ROOTFS)) O=$(O) sh tests/run.sh
 
 check-unit: $(UNIT_BINS)
 	$(Q)O=$(O) sh tests/run.sh unit
 
-check-blackbox: $(O)/minit $(HELPER)
-	$(Q)MINIT=$(CURDIR)/$(O)/minit HELPER=$(CURDIR)/$(HELPER) O=$(O) sh tests/run.sh blackbox
+check-blackbox: $(O)/minit $(HELPER) rootfs
+	$(Q)MINIT=$(CURDIR)/$(O)/minit HELPER=$(CURDIR)/$(HELPER) ROOTFS=$(abspath $(ROOTFS)) O=$(O) sh tests/run.sh blackbox
 
 install: $(O)/minit
 	install -D -m 0755 $(O)/minit $(DESTDIR)$(SBINDIR)/minit
@@ -146,6 +147,12 @@ deps:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# A busybox rootfs for --new-container (tests, demo, bench).
+ROOTFS ?= $(O)/rootfs
+rootfs: $(ROOTFS)/bin/busybox
+$(ROOTFS)/bin/busybox: examples/mkrootfs.sh
+	$(Q)sh examples/mkrootfs.sh $(ROOTFS)
 
 demo: $(O)/minit
 	$(Q)sh examples/demo.sh $(O)/minit

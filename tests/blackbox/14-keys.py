@@ -60,8 +60,8 @@ stopwaitsecs = 200ms
 startsecs = 0
 """)
 try:
-    ok(s.wait_state("fam", "running"), "killasgroup service up")
-    pid = s.status()["fam"]["pid"]
+    ok(s.wait_state("fam", "running"), "killasgroup service up",
+       (s.m.p.poll(), s.ctl("status"), s.out[-5:], s.err[-5:]))
     s.ctl("stop", "fam")
     ok(s.wait_state("fam", "stopped", 5), "killasgroup: stopped", s.status())
     s.stop()
