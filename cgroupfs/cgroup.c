@@ -364,6 +364,50 @@ remove_dir(const struct cg_hier *h, const char *path, struct mi_err *e)
     return mi_err_sys(e, "unable to remove cgroup %s", msg);
 }
 
+/* Removes every child cgroup below path, deepest first. */
+static int
+remove_children(const struct cg_hier *h, const char *path, int depth, struct mi_err *e)
+{
+    int fd = cg_openat(h->fd, path[0] != '\0' ? path : ".", O_RDONLY | O_DIRECTORY);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    char sub[CG_PATH_MAX];
+    int r = 0;
+
+    if (d == NULL) {
+        sys_close(fd);
+        return errno == ENOENT ? 0 : mi_err_sys(e, "unable to list cgroup %s", path);
+    }
+    while (r == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+            strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        if (depth > 16 || cg_join_path(sub, sizeof(sub), path, de->d_name) < 0) {
+            r = mi_err_set(e, ENAMETOOLONG, "unable to remove cgroup %s/%s", path, de->d_name);
+            break;
+        }
+        r = remove_children(h, sub, depth + 1, e);
+        if (r == 0) {
+            r = remove_dir(h, sub, e);
+        }
+    }
+    closedir(d);
+    return r;
+}
+
+int
+cg_leaf_destroy_tree(struct cg_leaf *l, struct mi_err *e)
+{
+    if (l->dirfd < 0) {
+        return 0;
+    }
+    if (!l->keep && remove_children(l->hier, l->path, 0, e) < 0) {
+        return -1;
+    }
+    return cg_leaf_destroy(l, e);
+}
+
 int
 cg_leaf_remove_mirror(const struct cg_leaf *l, const struct cg_hier *h, struct mi_err *e)
 {

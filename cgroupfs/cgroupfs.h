@@ -194,6 +194,12 @@ struct cg_root {
  */
 int cg_discover(struct cg_root *r, struct mi_err *e);
 
+/* From now on, cg_discover() takes the cgroup2 hierarchy from `fd` (a
+ * mount of the cgroup namespace's root, e.g. a private writable one in a
+ * container whose /sys/fs/cgroup is read-only) instead of the mount table;
+ * `label` names it in messages. fd -1 undoes it. */
+void cg_set_v2_mount(int fd, const char *label);
+
 /* Switches the primary hierarchy to the v1 freezer (tests; hosts whose v2
  * is unusable for another reason). Call before creating any leaf. Returns 0,
  * or -1 with *e if there is no writable v1 freezer hierarchy. */
@@ -237,6 +243,10 @@ struct cg_leaf {
 int cg_leaf_create(struct cg_leaf *l, const struct cg_leaf *parent, const char *name,
                    struct mi_err *e);
 
+/* Opens an existing or new cgroup `path` (relative to the primary mount) as
+ * a leaf: mkdir -p, dirfd, thaw, cgroup.events, cgroup.procs. */
+int cg_leaf_open(struct cg_leaf *l, const struct cg_root *r, const char *path, struct mi_err *e);
+
 /*
  * Makes each controller of `mask` (CG_MASK bits) reach the leaf: nothing to
  * do when it is in the leaf's v2 cgroup.controllers (or, in v2 mode, is
@@ -278,6 +288,10 @@ int cg_leaf_clone_fd(const struct cg_leaf *l);
  * are closed. A `keep` leaf is only closed.
  */
 int cg_leaf_destroy(struct cg_leaf *l, struct mi_err *e);
+
+/* cg_leaf_destroy() after removing every child cgroup below the leaf
+ * (deepest first), as a container's minit leaves them. Same EBUSY rule. */
+int cg_leaf_destroy_tree(struct cg_leaf *l, struct mi_err *e);
 
 /* Closes the leaf's fds and leaves the cgroup in place. */
 void cg_leaf_close(struct cg_leaf *l);

@@ -131,6 +131,29 @@ choose_mode(struct cg_root *r, const char *v2why)
     }
 }
 
+static int v2_override = -1;
+static const char *v2_label;
+
+void
+cg_set_v2_mount(int fd, const char *label)
+{
+    v2_override = fd;
+    v2_label = label;
+}
+
+/* The override as a mount of the namespace's root, reached through
+ * /proc/self/fd (hier_open opens it again by path). */
+static void
+apply_override(struct cg_mounts *m)
+{
+    if (v2_override < 0) {
+        return;
+    }
+    m->v2.present = true;
+    snprintf(m->v2.path, sizeof(m->v2.path), "/proc/self/fd/%d", v2_override);
+    snprintf(m->v2.root, sizeof(m->v2.root), "/");
+}
+
 int
 cg_discover(struct cg_root *r, struct mi_err *e)
 {
@@ -146,7 +169,11 @@ cg_discover(struct cg_root *r, struct mi_err *e)
         cg_fmt(r->why, sizeof(r->why), "%s", e->msg);
         return mi_err_wrap(e, "unable to discover cgroups");
     }
+    apply_override(&m);
     discover_v2(r, &m, &s, v2why, sizeof(v2why));
+    if (v2_override >= 0 && r->v2.fd >= 0 && v2_label != NULL) {
+        snprintf(r->v2.mnt, sizeof(r->v2.mnt), "%s", v2_label);
+    }
     discover_v1(r, &m, &s);
     choose_mode(r, v2why);
     return 0;

@@ -14,6 +14,7 @@
 #include <ev.h>
 
 #include "init/err.h"
+#include "ns/ns.h"
 
 #define INIT_NSIG 65 /* signals 1..64 */
 
@@ -24,6 +25,26 @@ enum init_action {
     INIT_OPTS_RUN = 0, /* go on */
     INIT_OPTS_HELP,    /* --help printed: exit 0 */
     INIT_OPTS_VERSION, /* --version printed: exit 0 */
+};
+
+/* Job 3's container options (--new-container and [container]). Strings
+ * point into argv or the config; lists are malloc'ed. */
+struct init_container {
+    const char *rootfs; /* --new-container ROOTFS; NULL: not job 3 */
+    const char *hostname;
+    const char *cgroup; /* the container's cgroup, relative to the v2 root */
+    int net;            /* enum ns_net */
+    bool userns;
+    bool readonly;
+    struct ns_mount *mounts;
+    int nmounts;
+    uint64_t cap_add; /* ns_caps */
+    uint64_t cap_drop;
+    const char *seccomp;
+    char **env; /* K=V, NULL-terminated */
+    int nenv;
+    const char *workdir;
+    const char *user;
 };
 
 struct init_opts {
@@ -41,6 +62,8 @@ struct init_opts {
     const char *socket;     /* -S */
     const char *cgroup;     /* --cgroup: job 1's program in PATH/payload */
     char **argv;            /* the program and its arguments */
+    struct init_container ct; /* job 3 */
+    int keep_fd;              /* an fd of minit's to keep open (job 3), -1: none */
 };
 
 /*
@@ -95,9 +118,38 @@ int init_signals_start(struct ev_loop *loop, init_signal_fn *fn, void *data, str
  */
 int init_pid1_run(struct ev_loop *loop, const struct init_opts *o, pid_t pid, int pending_sig);
 
-/* Job 2 (services.c): supervise the services of o->config. Returns
- * minit's exit status. */
-int init_services_run(const struct init_opts *o);
+/* Job 2 (services.c): supervise the services of cfg (NULL: load
+ * o->config). Returns minit's exit status. */
+struct sv_config;
+int init_services_run(const struct init_opts *o, struct sv_config *cfg);
+
+/* Loads o->config or exits 2 with the problems; with -n, prints the
+ * verdict and exits 0 unless the caller has more to check
+ * (init_services_check_done). */
+struct sv_config *init_services_load(const struct init_opts *o);
+void init_services_check_done(const struct init_opts *o, struct sv_config *cfg)
+        __attribute__((noreturn));
+
+/* Job 1 (main.c): spawn o->argv and be its PID 1. */
+int init_run_program(struct init_opts *o, int pending_sig);
+
+/* The one libev loop (main.c), with minit's allocator; NULL on failure
+ * (logged). */
+struct ev_loop *init_loop(void);
+
+/* Closes every fd from 3 up but o->keep_fd. */
+void init_close_fds(const struct init_opts *o);
+
+/* Job 3 (container.c): build the container, then monitor it from the
+ * host while its PID 1 runs job 1 or 2 inside. */
+int init_container_run(struct init_opts *o, int pending_sig);
+
+/* Sets one container option: `key` as in [container] (hostname, net,
+ * userns, readonly, bind, ro_bind, tmpfs, cap_add, cap_drop, seccomp, env,
+ * workdir, user, cgroup); `flag` names it in messages ("--bind" or
+ * "FILE:LINE: bind"). arg NULL for a boolean flag means true. */
+int init_container_set(struct init_container *c, const char *key, const char *arg,
+                       const char *flag, struct mi_err *e);
 
 /* Exit status for a wait status, after -e remapping. */
 int init_exit_status(const struct init_opts *o, int wstatus);

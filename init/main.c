@@ -157,8 +157,35 @@ spawn_exit_code(int errnum)
     return errnum == ENOENT || errnum == ENOTDIR || errnum == ENAMETOOLONG ? 127 : 126;
 }
 
-static int
-run_program(struct init_opts *o, int pending_sig)
+struct ev_loop *
+init_loop(void)
+{
+    struct ev_loop *loop;
+
+    ev_set_syserr_cb(loop_syserr_cb);
+    ev_set_allocator(loop_alloc);
+    loop = ev_default_loop(EVFLAG_SIGNALFD | EVFLAG_NOENV | EVBACKEND_EPOLL);
+    if (loop == NULL) {
+        mi_log(MI_LOG_ERROR, "unable to create the event loop");
+    }
+    return loop;
+}
+
+void
+init_close_fds(const struct init_opts *o)
+{
+    if (o->keep_fd < 3) {
+        sys_close_range(3, ~0U, 0);
+        return;
+    }
+    if (o->keep_fd > 3) {
+        sys_close_range(3, (unsigned)o->keep_fd - 1, 0);
+    }
+    sys_close_range((unsigned)o->keep_fd + 1, ~0U, 0);
+}
+
+int
+init_run_program(struct init_opts *o, int pending_sig)
 {
     struct sv_exec x = {.argv = o->argv, .envp = environ, .own_pgroup = true};
     struct ev_loop *loop;
@@ -190,14 +217,9 @@ run_program(struct init_opts *o, int pending_sig)
         mi_log(MI_LOG_DEBUG, "unable to chdir to /: %m");
     }
     mi_log_reset();
-    sys_close_range(3, ~0U, 0);
-
-    ev_set_syserr_cb(loop_syserr_cb);
-    ev_set_allocator(loop_alloc);
-    loop = ev_default_loop(EVFLAG_SIGNALFD | EVFLAG_NOENV | EVBACKEND_EPOLL);
+    init_close_fds(o);
+    loop = init_loop();
     if (loop == NULL) {
-        /* Cannot watch it: the least harm is to become it. */
-        mi_log(MI_LOG_ERROR, "unable to create the event loop");
         return 125;
     }
     return init_pid1_run(loop, o, pid, pending_sig);
@@ -225,9 +247,12 @@ main(int argc, char **argv)
     }
     mi_log_level = init_opts_log_level(&o);
     pending_sig = setup_pdeathsig(&o);
+    if (o.ct.rootfs != NULL) {
+        return init_container_run(&o, pending_sig);
+    }
     if (o.config != NULL) {
-        return init_services_run(&o);
+        return init_services_run(&o, NULL);
     }
     setup_subreaper(&o);
-    return run_program(&o, pending_sig);
+    return init_run_program(&o, pending_sig);
 }

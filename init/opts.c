@@ -17,6 +17,8 @@
 #include "init/parse.h"
 #include "init/sys.h"
 
+enum { OPT_NEW_CONTAINER = 1000, OPT_CT };
+
 #ifndef MINIT_VERSION
 #    define MINIT_VERSION "0.0.0"
 #endif
@@ -25,6 +27,9 @@ static const char usage_text[] =
         "Usage:\n"
         "  %1$s [OPTIONS] [--] PROGRAM [ARG...]      run PROGRAM as PID 1 (job 1)\n"
         "  %1$s [OPTIONS] -c FILE                     supervise the services in FILE (job 2)\n"
+        "  %1$s --new-container ROOTFS [CONTAINER OPTIONS] [OPTIONS] (-c FILE | [--] PROGRAM...)\n"
+        "                                             build a container, run job 1 or 2 in it\n"
+        "  %1$s ctl [-S SOCKET] COMMAND [ARGS...]    control a running minit (see ctl --help)\n"
         "  %1$s --version | --help\n"
         "\n"
         "minit is a small init for containers: it reaps every zombie, forwards every\n"
@@ -49,11 +54,29 @@ static const char usage_text[] =
         "  -S, --socket PATH      control socket path ('none' disables)\n"
         "      --cgroup PATH      job 1: minit in PATH/init, the program in PATH/payload\n"
         "                         (relative to the cgroup2 mount); job 2: as [minit] cgroup\n"
+        "\n"
+        "Container options (job 3; also the [container] section of FILE):\n"
+        "      --new-container ROOTFS  build a container with ROOTFS as its root\n"
+        "      --hostname NAME    hostname (default: ROOTFS's directory name)\n"
+        "      --net new|host|none  own network namespace with loopback up (new, the\n"
+        "                         default), the host's, or own with nothing up\n"
+        "      --userns           own user namespace, the caller mapped to root (rootless)\n"
+        "      --bind SRC:DST[:ro]  bind-mount host path SRC on DST (--ro-bind: read-only)\n"
+        "      --tmpfs DST        a tmpfs on DST\n"
+        "      --readonly         make the container's root read-only\n"
+        "      --cap-add CAP, --cap-drop CAP|all  change Docker's default capabilities\n"
+        "      --seccomp default|unconfined|FILE  the payload's seccomp filter\n"
+        "      --env K=V          set K in the payload's clean environment (repeatable)\n"
+        "      --workdir DIR      the payload's working directory\n"
+        "      --user UID[:GID]   run the payload as UID (or a name from ROOTFS/etc/passwd)\n"
+        "      --cgroup PATH      the container's cgroup, relative to the cgroup2 mount\n"
+        "\n"
         "  -h, --help             this text\n"
         "  -V, --version          print the version\n"
         "\n"
         "Exit status: the program's status; 128+N if it was killed by signal N;\n"
-        "2 usage or config error; 126 program not executable; 127 program not found.\n";
+        "2 usage or config error; 125 container could not be built; 126 program not\n"
+        "executable; 127 program not found.\n";
 
 void
 init_opts_usage(int fd, bool as_tini)
@@ -227,6 +250,7 @@ static void
 opts_defaults(struct init_opts *o, const char *argv0)
 {
     memset(o, 0, sizeof(*o));
+    o->keep_fd = -1;
     o->grace_ms = -1;
     for (int s = 0; s < INIT_NSIG; s++) {
         o->rewrite[s] = s;
@@ -255,15 +279,44 @@ init_opts_parse(struct init_opts *o, int argc, char **argv, struct mi_err *e)
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {"cgroup", required_argument, NULL, 'C'},
+            {"new-container", required_argument, NULL, OPT_NEW_CONTAINER},
+            {"hostname", required_argument, NULL, OPT_CT},
+            {"net", required_argument, NULL, OPT_CT},
+            {"userns", no_argument, NULL, OPT_CT},
+            {"bind", required_argument, NULL, OPT_CT},
+            {"ro-bind", required_argument, NULL, OPT_CT},
+            {"tmpfs", required_argument, NULL, OPT_CT},
+            {"readonly", no_argument, NULL, OPT_CT},
+            {"cap-add", required_argument, NULL, OPT_CT},
+            {"cap-drop", required_argument, NULL, OPT_CT},
+            {"seccomp", required_argument, NULL, OPT_CT},
+            {"env", required_argument, NULL, OPT_CT},
+            {"workdir", required_argument, NULL, OPT_CT},
+            {"user", required_argument, NULL, OPT_CT},
             {NULL, 0, NULL, 0},
     };
+    const char *ct_flag = NULL;
+    int li = -1;
     int c;
 
     opts_defaults(o, argc > 0 ? argv[0] : "minit");
     optind = 0; /* full re-initialisation, so tests may parse again */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:sge:p:r:t:vwc:nS:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:sge:p:r:t:vwc:nS:hV", longopts, &li)) != -1) {
         switch (c) {
+        case OPT_NEW_CONTAINER:
+            o->ct.rootfs = optarg;
+            break;
+        case OPT_CT: {
+            char flag[32];
+
+            snprintf(flag, sizeof(flag), "--%s", longopts[li].name);
+            ct_flag = longopts[li].name;
+            if (init_container_set(&o->ct, longopts[li].name, optarg, flag, e) < 0) {
+                return -1;
+            }
+            break;
+        }
         case 'h':
             init_opts_usage(STDOUT_FILENO, o->as_tini);
             return INIT_OPTS_HELP;
@@ -284,6 +337,12 @@ init_opts_parse(struct init_opts *o, int argc, char **argv, struct mi_err *e)
         }
     }
     o->argv = argv + optind;
+    if (ct_flag != NULL && o->ct.rootfs == NULL) {
+        return mi_err_set(e, 0, "--%s needs --new-container ROOTFS", ct_flag);
+    }
+    if (o->ct.rootfs != NULL && o->cgroup != NULL) {
+        o->ct.cgroup = o->cgroup;
+    }
     if (o->config != NULL && o->argv[0] != NULL) {
         return mi_err_set(e, 0, "-c FILE and a PROGRAM cannot be given together");
     }

@@ -192,8 +192,21 @@ open_control(const struct sv_config *cfg)
     job.control_open = true;
 }
 
-static struct sv_config *
-load_or_die(const struct init_opts *o)
+void
+init_services_check_done(const struct init_opts *o, struct sv_config *cfg)
+{
+    char buf[256];
+    int n = cfg != NULL ? snprintf(buf, sizeof(buf), "%s: ok, %d services\n", o->config,
+                                   cfg->nservices)
+                        : snprintf(buf, sizeof(buf), "ok\n");
+
+    sys_write_all(STDOUT_FILENO, buf, (size_t)n);
+    sv_config_free(cfg);
+    exit(0);
+}
+
+struct sv_config *
+init_services_load(const struct init_opts *o)
 {
     struct mi_err e = {0};
     struct sv_config *cfg = init_config_load(o->config, &e);
@@ -202,13 +215,8 @@ load_or_die(const struct init_opts *o)
         mi_die(2, "%s", e.msg);
     }
     warn_unapplied(cfg);
-    if (o->check) {
-        char buf[256];
-        int n = snprintf(buf, sizeof(buf), "%s: ok, %d services\n", o->config, cfg->nservices);
-
-        sys_write_all(STDOUT_FILENO, buf, (size_t)n);
-        sv_config_free(cfg);
-        exit(0);
+    if (o->check && o->ct.rootfs == NULL) {
+        init_services_check_done(o, cfg);
     }
     if (cfg->log_level >= 0 && getenv("MINIT_LOG_LEVEL") == NULL &&
         getenv("TINI_VERBOSITY") == NULL) {
@@ -237,14 +245,16 @@ raise_nofile(void)
 }
 
 int
-init_services_run(const struct init_opts *o)
+init_services_run(const struct init_opts *o, struct sv_config *cfg)
 {
     static const struct sv_hooks hooks = {.all_stopped = all_stopped_cb,
                                           .critical_ended = critical_ended_cb,
                                           .state_changed = state_changed_cb};
-    struct sv_config *cfg = load_or_die(o);
     struct mi_err e = {0};
 
+    if (cfg == NULL) {
+        cfg = init_services_load(o);
+    }
     job.o = o;
     raise_nofile();
     /* The orphans of services are minit's to reap, PID 1 or not. */
@@ -255,8 +265,8 @@ init_services_run(const struct init_opts *o)
         mi_log(MI_LOG_DEBUG, "unable to chdir to /: %m");
     }
     mi_log_reset();
-    sys_close_range(3, ~0U, 0);
-    job.loop = ev_default_loop(EVFLAG_SIGNALFD | EVFLAG_NOENV | EVBACKEND_EPOLL);
+    init_close_fds(o);
+    job.loop = init_loop();
     if (job.loop == NULL) {
         mi_die(125, "unable to create the event loop");
     }

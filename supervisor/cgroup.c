@@ -15,6 +15,7 @@
 #include "supervisor/internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,4 +418,91 @@ const struct cg_leaf *
 sv_cgroup_payload(void)
 {
     return payload_ready ? &cg.lay.payload : NULL;
+}
+
+/* ---- job 3: the container's cgroup, from the host ------------------- */
+
+static struct {
+    struct cg_root root;
+    struct cg_leaf leaf;
+    bool open;
+} ct = {.leaf = {.dirfd = -1}};
+
+void
+sv_cgroup_use_mount(int fd)
+{
+    cg_set_v2_mount(fd, "/sys/fs/cgroup");
+}
+
+int
+sv_container_cgroup(const char *base, int *fd, struct mi_err *e)
+{
+    char path[CG_PATH_MAX];
+
+    if (cg_discover(&ct.root, e) < 0) {
+        cg_root_close(&ct.root);
+        return -1;
+    }
+    if (ct.root.v2.fd < 0 || !ct.root.v2.writable) {
+        mi_err_set(e, 0, "needs a writable cgroup2 hierarchy: %s", ct.root.why);
+        cg_root_close(&ct.root);
+        return -1;
+    }
+    ct.root.mode = CG_MODE_V2;
+    if (strcmp(base, "auto") == 0) {
+        cg_root_close(&ct.root);
+        return mi_err_set(e, 0, "the container's cgroup must be a PATH, not auto");
+    }
+    if (cg_resolve_base(ct.root.v2.self, base, false, path, sizeof(path), e) < 0 ||
+        cg_leaf_open(&ct.leaf, &ct.root, path, e) < 0) {
+        cg_root_close(&ct.root);
+        return -1;
+    }
+    ct.open = true;
+    *fd = cg_leaf_clone_fd(&ct.leaf);
+    return 0;
+}
+
+void
+sv_container_cgroup_forget(void)
+{
+    if (ct.open) {
+        cg_leaf_close(&ct.leaf);
+        cg_root_close(&ct.root);
+        ct.open = false;
+    }
+}
+
+void
+sv_container_cgroup_remove(void)
+{
+    struct mi_err e = {0};
+    struct pollfd p;
+    bool populated = true;
+    bool frozen;
+
+    if (!ct.open) {
+        return;
+    }
+    /* The container's PID 1 is gone, so its namespace is empty; anything
+     * left was put there from outside. Bounded: 5 s of events. */
+    if (cg_events(&ct.leaf, &populated, &frozen, &e) == 0 && populated) {
+        cg_kill(&ct.leaf, &e);
+        for (int i = 0; i < 50 && populated; i++) {
+            p.fd = ct.leaf.events_fd;
+            p.events = POLLPRI;
+            poll(&p, 1, 100);
+            if (cg_events(&ct.leaf, &populated, &frozen, &e) < 0) {
+                break;
+            }
+        }
+    }
+    mi_err_clear(&e);
+    if (cg_leaf_destroy_tree(&ct.leaf, &e) < 0) {
+        mi_log(MI_LOG_WARNING, "the container's cgroup was not removed: %s%s%s", e.msg,
+               e.errnum ? ": " : "", e.errnum ? strerror(e.errnum) : "");
+        cg_leaf_close(&ct.leaf);
+    }
+    cg_root_close(&ct.root);
+    ct.open = false;
 }

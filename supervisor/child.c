@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cgroupfs/cgroupfs.h"
+#include "ns/ns.h"
 
 #define SV_NOSAN __attribute__((no_sanitize("address", "undefined")))
 
@@ -64,6 +65,8 @@ sv_step_name(enum sv_step step)
         return "set the group of";
     case SV_STEP_UID:
         return "set the user of";
+    case SV_STEP_PRIVS:
+        return "drop the privileges of";
     case SV_STEP_EXEC:
         return "run";
     case SV_STEP_NONE:
@@ -257,8 +260,19 @@ sv_child_main(void *arg)
     if (c->set_umask) {
         syscall(SYS_umask, c->umask);
     }
+    /* The bounding set needs CAP_SETPCAP, which a non-root uid loses; the
+     * other sets are final only once the uid is. The seccomp filter comes
+     * last: it may deny what the steps before it use. */
+    if (c->privs != NULL && ns_bounding_in_child(c->privs) != NS_PRIV_OK) {
+        return child_fail(c, SV_STEP_PRIVS, errno);
+    }
     if (c->set_ids && child_ids(c) != 0) {
         return 127;
+    }
+    if (c->privs != NULL &&
+        ns_privs_in_child(c->privs, c->set_ids ? c->uid : (uid_t)syscall(SYS_getuid)) !=
+                NS_PRIV_OK) {
+        return child_fail(c, SV_STEP_PRIVS, errno);
     }
     if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty)) < 0) {
         return child_fail(c, SV_STEP_SIGNALS, errno);

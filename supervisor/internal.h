@@ -28,6 +28,7 @@ enum sv_step {
     SV_STEP_GROUPS,
     SV_STEP_GID,
     SV_STEP_UID,
+    SV_STEP_PRIVS,
     SV_STEP_EXEC,
 };
 
@@ -56,6 +57,7 @@ struct sv_child {
     gid_t gid;
     const gid_t *groups;
     int ngroups;
+    const struct ns_privs *privs; /* capabilities, no_new_privs, seccomp; NULL: none */
     /* dup2(fds[i].from, fds[i].to) in order; from -1: none */
     struct {
         int from;

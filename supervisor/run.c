@@ -211,7 +211,10 @@ prepare_child(const struct sv_service *s, struct sv_child *ch, int ready_wfd)
     ch->set_nofile = child_nofile_set;
     ch->nofile[0] = child_nofile[0];
     ch->nofile[1] = child_nofile[1];
-    ch->cwd = c->directory != NULL ? c->directory : "/";
+    ch->cwd = c->directory;
+    if (ch->cwd == NULL) {
+        ch->cwd = sv_payload() != NULL && sv_payload()->cwd != NULL ? sv_payload()->cwd : "/";
+    }
     ch->set_umask = c->has_umask;
     ch->umask = c->umask;
     if (c->user != NULL || c->group != NULL) {

@@ -23,12 +23,39 @@ static char child_stack[16384] __attribute__((aligned(64)));
 
 #define SV_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+static const struct sv_payload *payload;
+
+void
+sv_set_payload(const struct sv_payload *p)
+{
+    payload = p;
+}
+
+const struct sv_payload *
+sv_payload(void)
+{
+    return payload;
+}
+
 pid_t
 sv_spawn_child(struct sv_child *c, struct mi_err *e)
 {
     char pathbuf[PATH_MAX];
     pid_t pid;
 
+    if (payload != NULL && c->privs == NULL) {
+        c->privs = &payload->privs;
+    }
+    if (payload != NULL && !c->set_ids && payload->ids.set) {
+        c->set_ids = true;
+        c->uid = payload->ids.uid;
+        c->gid = payload->ids.gid;
+        c->groups = payload->ids.groups;
+        c->ngroups = payload->ids.ngroups;
+    }
+    if (payload != NULL && c->cwd == NULL) {
+        c->cwd = payload->cwd;
+    }
     c->pathbuf = pathbuf;
     c->pathbuf_size = sizeof(pathbuf);
     c->fail_step = SV_STEP_NONE;

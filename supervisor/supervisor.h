@@ -15,6 +15,49 @@
 #include <ev.h>
 
 #include "init/err.h"
+#include "ns/ns.h"
+
+/* ---- what every payload of a container gets (job 3) ----------------- */
+
+/* A user to run as, resolved in the container. */
+struct sv_ids {
+    bool set;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups; /* malloc'ed */
+    int ngroups;
+    char *home; /* from the container's /etc/passwd, or NULL */
+};
+
+struct sv_payload {
+    struct ns_privs privs; /* capabilities, no_new_privs, seccomp */
+    struct sv_ids ids;     /* --user: job 1's program, and services without user= */
+    const char *cwd;       /* --workdir: job 1, and services without directory=; NULL: / */
+};
+
+/* Every later spawn (job 1's program, services, readiness probes) gets *p
+ * (kept by pointer: it must live as long as minit). A service's own
+ * `user`, `directory`, `capabilities`, `no_new_privs` and `seccomp` win. */
+void sv_set_payload(const struct sv_payload *p);
+
+/* The payload settings in force, or NULL outside a container. */
+const struct sv_payload *sv_payload(void);
+
+/* Inside the container: cgroups are managed through `fd`, a private
+ * writable cgroup2 mount, instead of the read-only /sys/fs/cgroup. */
+void sv_cgroup_use_mount(int fd);
+
+/* On the host, before the container is built: creates the container's
+ * cgroup `base` (relative to the cgroup2 root) and returns in *fd its
+ * directory fd for clone3's CLONE_INTO_CGROUP. -1 with *e. */
+int sv_container_cgroup(const char *base, int *fd, struct mi_err *e);
+
+/* On the host, once the container is gone: kills what is left in its
+ * cgroup and removes it with every child cgroup. No-op without one. */
+void sv_container_cgroup_remove(void);
+
+/* In the container's child: forget the host's handle (closes its fds). */
+void sv_container_cgroup_forget(void);
 
 /* ---- spawning one program (job 1) ---------------------------------- */
 
