@@ -73,7 +73,7 @@ static const struct {
         {"minit", CFG_MINIT},           {"supervisord", CFG_SUPERVISORD},
         {"service:", CFG_SERVICE},      {"program:", CFG_PROGRAM},
         {"include", CFG_INCLUDE},       {"group:", CFG_GROUP},
-        {"container", CFG_SKIP},        {"unix_http_server", CFG_SKIP},
+        {"container", CFG_CONTAINER},   {"unix_http_server", CFG_SKIP},
         {"inet_http_server", CFG_SKIP}, {"supervisorctl", CFG_SKIP},
         {"rpcinterface:", CFG_SKIP},    {"eventlistener:", CFG_SKIP},
         {"ctlplugin:", CFG_SKIP},
@@ -214,9 +214,7 @@ sect_new(struct cfg_ctx *x, enum cfg_kind kind, const char *head, const char *na
 static void
 section_warn(struct cfg_ctx *x, const struct cfg_sect *s)
 {
-    if (strcmp(s->head, "container") == 0) {
-        init_cfg_warn(x, x->src, x->line, "[container] is not supported yet; ignored");
-    } else if (s->kind == CFG_GROUP) {
+    if (s->kind == CFG_GROUP) {
         init_cfg_warn(x, x->src, x->line,
                       "[%s] is not supported (its programs run as separate services); ignored",
                       s->head);

@@ -28,6 +28,7 @@ enum cfg_kind {
     CFG_PROGRAM,     /* [program:NAME] */
     CFG_INCLUDE,     /* [include] files = GLOB... */
     CFG_GROUP,       /* [group:NAME]: read for %(group_name)s only */
+    CFG_CONTAINER,   /* [container]: job 3's options */
     CFG_SKIP,        /* a section minit does not need: keys ignored */
 };
 

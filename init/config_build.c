@@ -9,6 +9,7 @@
  * problem is logged with its FILE:LINE; x->nerr counts the errors.
  */
 #include "init/config.h"
+#include "init/init.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -312,6 +313,83 @@ build_global(struct cfg_ctx *x, const struct cfg_sect *s)
     }
 }
 
+/* Keys of [container] whose value is a list (split on blanks). */
+static bool
+ct_list_key(const char *k)
+{
+    return strcmp(k, "bind") == 0 || strcmp(k, "ro_bind") == 0 || strcmp(k, "tmpfs") == 0 ||
+           strcmp(k, "cap_add") == 0 || strcmp(k, "cap_drop") == 0 || strcmp(k, "env") == 0;
+}
+
+static void
+ct_item(struct cfg_ctx *x, const struct cfg_sect *s, const struct cfg_kv *kv, const char *val,
+        struct init_container *scratch)
+{
+    struct mi_err e = {0};
+    struct sv_config *c = x->cfg;
+    char **k;
+    char **v;
+
+    if (init_container_set(scratch, kv->key, val, kv->key, &e) < 0) {
+        init_cfg_error(x, s->src, kv->line, "%s", e.msg);
+        return;
+    }
+    k = realloc(c->ct_key, sizeof(*k) * (size_t)(c->nct + 1));
+    if (k != NULL) {
+        c->ct_key = k;
+    }
+    v = realloc(c->ct_val, sizeof(*v) * (size_t)(c->nct + 1));
+    if (v != NULL) {
+        c->ct_val = v;
+    }
+    if (k == NULL || v == NULL) {
+        init_cfg_error(x, s->src, kv->line, "out of memory");
+        return;
+    }
+    c->ct_key[c->nct] = strdup(kv->key);
+    c->ct_val[c->nct] = strdup(val);
+    if (c->ct_key[c->nct] == NULL || c->ct_val[c->nct] == NULL) {
+        free(c->ct_key[c->nct]);
+        free(c->ct_val[c->nct]);
+        init_cfg_error(x, s->src, kv->line, "out of memory");
+        return;
+    }
+    c->nct++;
+}
+
+/* [container]: each key checked as the command line's option would be
+ * (the scratch struct is thrown away), then kept for job 3. */
+static void
+build_container(struct cfg_ctx *x, const struct cfg_sect *s)
+{
+    struct init_container scratch;
+
+    memset(&scratch, 0, sizeof(scratch));
+    for (int i = 0; i < s->nkv; i++) {
+        const struct cfg_kv *kv = &s->kv[i];
+        char *copy;
+        char *save = NULL;
+
+        if (!ct_list_key(kv->key)) {
+            ct_item(x, s, kv, kv->val, &scratch);
+            continue;
+        }
+        if ((copy = strdup(kv->val)) == NULL) {
+            init_cfg_error(x, s->src, kv->line, "out of memory");
+            continue;
+        }
+        for (char *w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+            ct_item(x, s, kv, w, &scratch);
+        }
+        free(copy);
+    }
+    for (int i = 0; i < scratch.nmounts; i++) {
+        free(scratch.mounts[i].src != NULL ? scratch.mounts[i].src : scratch.mounts[i].dst);
+    }
+    free(scratch.mounts);
+    free(scratch.env);
+}
+
 void
 init_cfg_build(struct cfg_ctx *x)
 {
@@ -323,6 +401,8 @@ init_cfg_build(struct cfg_ctx *x)
     for (int i = 0; i < x->nsects; i++) {
         if (x->sects[i]->kind == CFG_SERVICE || x->sects[i]->kind == CFG_PROGRAM) {
             build_service(x, x->sects[i]);
+        } else if (x->sects[i]->kind == CFG_CONTAINER) {
+            build_container(x, x->sects[i]);
         }
     }
 }

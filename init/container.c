@@ -106,6 +106,7 @@ set_caps(struct init_container *c, const char *arg, bool add, const char *flag, 
 static int
 set_net(struct init_container *c, const char *arg, const char *flag, struct mi_err *e)
 {
+    c->net_set = true;
     if (strcmp(arg, "new") == 0) {
         c->net = NS_NET_NEW;
     } else if (strcmp(arg, "host") == 0) {
@@ -200,8 +201,7 @@ resolve_user(const char *spec, struct sv_ids *ids, struct mi_err *e)
         ids->uid = pw.uid;
         ids->gid = pw.gid;
     } else {
-        return mi_err_set(e, 0, "--user %s: no user %s in the container's /etc/passwd", spec,
-                          user);
+        return mi_err_set(e, 0, "--user %s: no user %s in the container's /etc/passwd", spec, user);
     }
     ids->home = found ? strdup(pw.home) : NULL;
     if (grp != NULL) {
@@ -318,6 +318,31 @@ payload_privs(const struct init_container *c, struct sv_payload *pl, struct mi_e
 
 /* ---- the host's side ------------------------------------------------ */
 
+/* [container] under the command line: a scalar given as an option wins,
+ * lists add up. The values were checked when the file was loaded. */
+static void
+apply_config(struct init_container *c, const struct sv_config *cfg)
+{
+    const struct init_container cli = *c;
+    struct mi_err e = {0};
+
+    for (int i = 0; i < cfg->nct; i++) {
+        const char *k = cfg->ct_key[i];
+
+        if ((strcmp(k, "hostname") == 0 && cli.hostname != NULL) ||
+            (strcmp(k, "cgroup") == 0 && cli.cgroup != NULL) ||
+            (strcmp(k, "seccomp") == 0 && cli.seccomp != NULL) ||
+            (strcmp(k, "workdir") == 0 && cli.workdir != NULL) ||
+            (strcmp(k, "user") == 0 && cli.user != NULL) ||
+            (strcmp(k, "net") == 0 && cli.net_set)) {
+            continue;
+        }
+        if (init_container_set(c, k, cfg->ct_val[i], k, &e) < 0) {
+            mi_die(2, "%s: [container] %s: %s", cfg->path, k, e.msg);
+        }
+    }
+}
+
 static int
 monitor(struct init_opts *o, pid_t pid, int pending_sig)
 {
@@ -355,6 +380,7 @@ init_container_run(struct init_opts *o, int pending_sig)
 
     if (o->config != NULL) {
         cfg = init_services_load(o);
+        apply_config(c, cfg);
     }
     if (payload_privs(c, &pl, &e) < 0) {
         mi_die(2, "%s", e.msg);

@@ -34,6 +34,7 @@ struct init_container {
     const char *hostname;
     const char *cgroup; /* the container's cgroup, relative to the v2 root */
     int net;            /* enum ns_net */
+    bool net_set;
     bool userns;
     bool readonly;
     struct ns_mount *mounts;
@@ -48,20 +49,20 @@ struct init_container {
 };
 
 struct init_opts {
-    bool subreaper;         /* -s, MINIT_SUBREAPER, TINI_SUBREAPER */
-    bool pgroup;            /* -g, TINI_KILL_PROCESS_GROUP */
-    bool warn_reap;         /* -w */
-    bool check;             /* -n */
-    bool as_tini;           /* invoked as tini or docker-init */
-    uint8_t remap[32];      /* -e: bitmap of exit codes that become 0 */
-    int pdeathsig;          /* -p, 0 = none */
-    int rewrite[INIT_NSIG]; /* -r: signal -> signal to send, 0 = drop */
-    int64_t grace_ms;       /* -t, -1 = none */
-    int verbose;            /* -v count */
-    const char *config;     /* -c */
-    const char *socket;     /* -S */
-    const char *cgroup;     /* --cgroup: job 1's program in PATH/payload */
-    char **argv;            /* the program and its arguments */
+    bool subreaper;           /* -s, MINIT_SUBREAPER, TINI_SUBREAPER */
+    bool pgroup;              /* -g, TINI_KILL_PROCESS_GROUP */
+    bool warn_reap;           /* -w */
+    bool check;               /* -n */
+    bool as_tini;             /* invoked as tini or docker-init */
+    uint8_t remap[32];        /* -e: bitmap of exit codes that become 0 */
+    int pdeathsig;            /* -p, 0 = none */
+    int rewrite[INIT_NSIG];   /* -r: signal -> signal to send, 0 = drop */
+    int64_t grace_ms;         /* -t, -1 = none */
+    int verbose;              /* -v count */
+    const char *config;       /* -c */
+    const char *socket;       /* -S */
+    const char *cgroup;       /* --cgroup: job 1's program in PATH/payload */
+    char **argv;              /* the program and its arguments */
     struct init_container ct; /* job 3 */
     int keep_fd;              /* an fd of minit's to keep open (job 3), -1: none */
 };
@@ -148,8 +149,8 @@ int init_container_run(struct init_opts *o, int pending_sig);
  * userns, readonly, bind, ro_bind, tmpfs, cap_add, cap_drop, seccomp, env,
  * workdir, user, cgroup); `flag` names it in messages ("--bind" or
  * "FILE:LINE: bind"). arg NULL for a boolean flag means true. */
-int init_container_set(struct init_container *c, const char *key, const char *arg,
-                       const char *flag, struct mi_err *e);
+int init_container_set(struct init_container *c, const char *key, const char *arg, const char *flag,
+                       struct mi_err *e);
 
 /* Exit status for a wait status, after -e remapping. */
 int init_exit_status(const struct init_opts *o, int wstatus);

@@ -17,7 +17,10 @@
 #include "init/parse.h"
 #include "init/sys.h"
 
-enum { OPT_NEW_CONTAINER = 1000, OPT_CT };
+enum {
+    OPT_NEW_CONTAINER = 1000,
+    OPT_CT
+};
 
 #ifndef MINIT_VERSION
 #    define MINIT_VERSION "0.0.0"

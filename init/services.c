@@ -196,9 +196,9 @@ void
 init_services_check_done(const struct init_opts *o, struct sv_config *cfg)
 {
     char buf[256];
-    int n = cfg != NULL ? snprintf(buf, sizeof(buf), "%s: ok, %d services\n", o->config,
-                                   cfg->nservices)
-                        : snprintf(buf, sizeof(buf), "ok\n");
+    int n = cfg != NULL
+                    ? snprintf(buf, sizeof(buf), "%s: ok, %d services\n", o->config, cfg->nservices)
+                    : snprintf(buf, sizeof(buf), "ok\n");
 
     sys_write_all(STDOUT_FILENO, buf, (size_t)n);
     sv_config_free(cfg);

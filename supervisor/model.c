@@ -84,6 +84,12 @@ sv_config_free(struct sv_config *cfg)
         conf_free(&cfg->services[i]);
     }
     free(cfg->services);
+    for (int i = 0; i < cfg->nct; i++) {
+        free(cfg->ct_key[i]);
+        free(cfg->ct_val[i]);
+    }
+    free(cfg->ct_key);
+    free(cfg->ct_val);
     free(cfg->socket);
     free(cfg->cgroup);
     free(cfg->path);

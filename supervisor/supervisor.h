@@ -181,6 +181,10 @@ struct sv_config {
     uint64_t shutdown_timeout_ms; /* total deadline for stopping everything */
     char *cgroup;                 /* NULL: unset */
     char *path;                   /* the file it came from */
+    /* [container], one item per entry (lists split), checked by init */
+    char **ct_key;
+    char **ct_val;
+    int nct;
 };
 
 /* Fills c with every default (autostart yes, autorestart unexpected,
