@@ -379,8 +379,7 @@ remove_children(const struct cg_hier *h, const char *path, int depth, struct mi_
         return errno == ENOENT ? 0 : mi_err_sys(e, "unable to list cgroup %s", path);
     }
     while (r == 0 && (de = readdir(d)) != NULL) {
-        if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-            strcmp(de->d_name, "..") == 0) {
+        if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
             continue;
         }
         if (depth > 16 || cg_join_path(sub, sizeof(sub), path, de->d_name) < 0) {

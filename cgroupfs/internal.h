@@ -111,7 +111,6 @@ int cg_leaf_remove_mirror(const struct cg_leaf *l, const struct cg_hier *h, stru
 /* Re-reads l's cgroup.controllers into l->v2_ctrls (v2 mode). */
 int cg_leaf_read_ctrls(struct cg_leaf *l, struct mi_err *e);
 
-
 /* Sets every fd of l to -1 and its root to r; touches nothing else. */
 void cg_leaf_reset(struct cg_leaf *l, const struct cg_root *r);
 

@@ -18,6 +18,7 @@
 
 #include "init/log.h"
 #include "init/parse.h"
+#include "ns/ns.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -116,6 +117,33 @@ p_bool(struct cfg_build *b, const struct cfg_key *k, const char *val, void *fiel
     (void)b;
     (void)k;
     return mi_parse_bool(val, field, e);
+}
+
+/* capabilities: checked now, applied at each spawn. */
+static int
+p_caps(struct cfg_build *b, const struct cfg_key *k, const char *val, void *field, struct mi_err *e)
+{
+    ns_caps caps;
+
+    if (ns_caps_parse_list(val, ns_caps_all(), &caps, e) < 0) {
+        return -1;
+    }
+    return p_string(b, k, val, field, e);
+}
+
+/* seccomp: default, unconfined or a FILE, which is compiled now so that
+ * its errors come with the config's. */
+static int
+p_seccomp(struct cfg_build *b, const struct cfg_key *k, const char *val, void *field,
+          struct mi_err *e)
+{
+    struct ns_filter f = {0};
+
+    if (ns_seccomp_build(val, &f, e) < 0) {
+        return -1;
+    }
+    ns_filter_free(&f);
+    return p_string(b, k, val, field, e);
 }
 
 static int
@@ -614,9 +642,9 @@ static const struct cfg_key cfg_keys[] = {
         {K_SVC, "memory_max", p_size, SVC(memory_max), 0},
         {K_SVC, "pids_max", p_pids_max, SVC(pids_max), 0},
         {K_SVC, "cpu_max", p_cpu_max, SVC(cpu_max), 0},
-        {K_SVC, "capabilities", p_string, SVC(capabilities), 0},
+        {K_SVC, "capabilities", p_caps, SVC(capabilities), 0},
         {K_SVC, "no_new_privs", p_tristate, SVC(no_new_privs), 0},
-        {K_SVC, "seccomp", p_string, SVC(seccomp), 0},
+        {K_SVC, "seccomp", p_seccomp, SVC(seccomp), 0},
         {K_PROGRAM, "stdout_capture_maxbytes", p_unused, 0, 0},
         {K_PROGRAM, "stdout_events_enabled", p_unused, 0, 0},
         {K_PROGRAM, "stdout_syslog", p_unused, 0, 0},

@@ -59,22 +59,6 @@ state_changed_cb(void *data, const char *name)
     }
 }
 
-/* Keys that are parsed and validated but whose features are not built
- * yet (privileges): said once per service at load, never silently
- * ignored. */
-static void
-warn_unapplied(const struct sv_config *cfg)
-{
-    for (int i = 0; i < cfg->nservices; i++) {
-        const struct sv_conf *c = &cfg->services[i];
-
-        if (c->capabilities || c->no_new_privs >= 0 || c->seccomp) {
-            mi_log_svc(MI_LOG_WARNING, c->name,
-                       "capabilities, no_new_privs and seccomp are not applied yet");
-        }
-    }
-}
-
 static int
 reload_cb(void *data, struct mi_err *e)
 {
@@ -86,7 +70,6 @@ reload_cb(void *data, struct mi_err *e)
         return mi_err_wrap(e, "reload failed, the running services are left as they are");
     }
     mi_log(MI_LOG_INFO, "reloading %s", job.o->config);
-    warn_unapplied(cfg);
     return sv_apply(cfg, e);
 }
 
@@ -214,7 +197,6 @@ init_services_load(const struct init_opts *o)
     if (cfg == NULL) {
         mi_die(2, "%s", e.msg);
     }
-    warn_unapplied(cfg);
     if (o->check && o->ct.rootfs == NULL) {
         init_services_check_done(o, cfg);
     }

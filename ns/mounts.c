@@ -203,15 +203,15 @@ static const struct {
     const char *name;
     unsigned major, minor;
 } devices[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
-        {"tty", 5, 0},
+        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 static const struct {
     const char *name, *to;
 } dev_links[] = {
-        {"fd", "/proc/self/fd"},     {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-        {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},       {"core", "/proc/kcore"},
+        {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+        {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"},
 };
 
 /* A device node: mknod, or (in a user namespace, where mknod is EPERM) a
@@ -250,8 +250,8 @@ mount_dev(int root, const char *rootfs, struct mi_err *e)
     int dev;
     int t;
 
-    if (fresh_at(root, "dev", "tmpfs", "mode=755,size=65536k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-                 rootfs, e) < 0) {
+    if (fresh_at(root, "dev", "tmpfs", "mode=755,size=65536k",
+                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, rootfs, e) < 0) {
         return -1;
     }
     dev = ns_open_in(root, "dev", 0, true);
@@ -362,9 +362,9 @@ mount_user(int root, const struct ns_mount *m, const char *rootfs, struct mi_err
 /* Docker's masked paths (an empty read-only tmpfs over a directory,
  * /dev/null over a file) and read-only paths. Missing ones are skipped. */
 static const char *const masked[] = {
-        "proc/acpi",          "proc/asound",      "proc/interrupts", "proc/kcore",
-        "proc/keys",          "proc/latency_stats", "proc/timer_list", "proc/timer_stats",
-        "proc/sched_debug",   "proc/scsi",        "sys/firmware",    "sys/devices/virtual/powercap",
+        "proc/acpi",        "proc/asound",        "proc/interrupts", "proc/kcore",
+        "proc/keys",        "proc/latency_stats", "proc/timer_list", "proc/timer_stats",
+        "proc/sched_debug", "proc/scsi",          "sys/firmware",    "sys/devices/virtual/powercap",
 };
 static const char *const readonly[] = {
         "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",

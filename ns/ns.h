@@ -20,7 +20,7 @@
 
 /* A seccomp program, built by libseccomp in the parent. */
 struct ns_filter {
-    void *insns;      /* struct sock_filter[len], malloc'd; NULL: none */
+    void *insns; /* struct sock_filter[len], malloc'd; NULL: none */
     unsigned short len;
 };
 
@@ -66,9 +66,9 @@ void ns_caps_format(ns_caps caps, char *buf, size_t size);
 
 /* What a payload gets, prepared before the spawn. */
 struct ns_privs {
-    bool set_caps;      /* apply `caps` (else leave minit's own) */
-    ns_caps caps;       /* bounding; also effective+permitted when uid 0 */
-    bool no_new_privs;  /* PR_SET_NO_NEW_PRIVS */
+    bool set_caps;           /* apply `caps` (else leave minit's own) */
+    ns_caps caps;            /* bounding; also effective+permitted when uid 0 */
+    bool no_new_privs;       /* PR_SET_NO_NEW_PRIVS */
     struct ns_filter filter; /* installed last, just before exec */
 };
 
@@ -133,9 +133,11 @@ struct ns_spec {
  * host's left but inherited fds. A failure in the child is reported by the
  * child on stderr with the step and errno, and the parent returns -1 with
  * *e saying the build failed (exit 125). A failure in the parent returns
- * -1 with *e naming the step.
+ * -1 with *e naming the step. When s->cgroup_fd >= 0, the child also gets
+ * in *cg2fd a private writable cgroup2 mount of its cgroup namespace (never
+ * attached to the tree: the payload sees /sys/fs/cgroup read-only).
  */
-pid_t ns_container_start(const struct ns_spec *s, struct mi_err *e);
+pid_t ns_container_start(const struct ns_spec *s, int *cg2fd, struct mi_err *e);
 
 /* The hostname a spec gets: s->hostname or the rootfs's last component
  * (truncated to 64 bytes); into buf. */

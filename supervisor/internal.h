@@ -208,7 +208,14 @@ struct sv_service {
     bool leaf_drop;      /* remove the leaf once it is empty */
     char freeze_err[128];
     uint64_t oom_at_start; /* OOM kills counted in the leaf at spawn */
+    /* capabilities, no_new_privs, seccomp of `privs_conf` (run.c) */
+    struct ns_privs *privs;
+    const struct sv_conf *privs_conf;
+    bool privs_own_filter;
 };
+
+/* Frees what sv_run_privs() built for s. */
+void sv_run_privs_free(struct sv_service *s);
 
 /* The table (service.c). */
 extern struct ev_loop *sv_loop;

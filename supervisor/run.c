@@ -200,6 +200,70 @@ prepare_fixed_env(const struct sv_service *s, char buf[4][512], char *fixed[4], 
     return 0;
 }
 
+void
+sv_run_privs_free(struct sv_service *s)
+{
+    if (s->privs != NULL && s->privs_own_filter) {
+        ns_filter_free(&s->privs->filter);
+    }
+    free(s->privs);
+    s->privs = NULL;
+    s->privs_conf = NULL;
+    s->privs_own_filter = false;
+}
+
+/* The service's `capabilities`, `no_new_privs` and `seccomp` over what a
+ * container gives every payload (or, outside one, over nothing: a
+ * `capabilities` list then starts from every capability). A filter needs
+ * no_new_privs unless minit keeps CAP_SYS_ADMIN, so seccomp implies it
+ * when the service does not say. Built once per config of the service. */
+static int
+run_privs(struct sv_service *s, const struct ns_privs **out, struct mi_err *e)
+{
+    const struct sv_conf *c = s->conf;
+    const struct sv_payload *pl = sv_payload();
+    struct ns_privs *p;
+
+    if (c->capabilities == NULL && c->no_new_privs < 0 && c->seccomp == NULL) {
+        *out = pl != NULL ? &pl->privs : NULL;
+        return 0;
+    }
+    if (s->privs != NULL && s->privs_conf == c) {
+        *out = s->privs;
+        return 0;
+    }
+    sv_run_privs_free(s);
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
+        return mi_err_set(e, ENOMEM, "unable to set up privileges");
+    }
+    if (pl != NULL) {
+        *p = pl->privs; /* the filter stays the container's */
+    }
+    if (c->capabilities != NULL) {
+        if (ns_caps_parse_list(c->capabilities, pl != NULL ? pl->privs.caps : ns_caps_all(),
+                               &p->caps, e) < 0) {
+            free(p);
+            return mi_err_wrap(e, "capabilities");
+        }
+        p->set_caps = true;
+    }
+    if (c->seccomp != NULL) {
+        if (ns_seccomp_build(c->seccomp, &p->filter, e) < 0) {
+            free(p);
+            return mi_err_wrap(e, "seccomp");
+        }
+        s->privs_own_filter = true;
+        p->no_new_privs = p->filter.insns != NULL || p->no_new_privs;
+    }
+    if (c->no_new_privs >= 0) {
+        p->no_new_privs = c->no_new_privs == 1;
+    }
+    s->privs = p;
+    s->privs_conf = c;
+    *out = p;
+    return 0;
+}
+
 static void
 prepare_child(const struct sv_service *s, struct sv_child *ch, int ready_wfd)
 {
@@ -249,7 +313,8 @@ sv_run_spawn(struct sv_service *s, struct mi_err *e)
     if (devnull_fd < 0 && (devnull_fd = sys_open("/dev/null", O_RDWR, 0)) < 0) {
         return mi_err_sys(e, "unable to open /dev/null");
     }
-    if (sv_run_outputs(s, e) < 0 || prepare_fixed_env(s, fixbuf, fixed, e) < 0) {
+    if (sv_run_outputs(s, e) < 0 || prepare_fixed_env(s, fixbuf, fixed, e) < 0 ||
+        run_privs(s, &ch.privs, e) < 0) {
         return -1;
     }
     if (s->conf->ready == SV_READY_FD && (ready_wfd = sv_ready_prepare_fd(s, e)) < 0) {

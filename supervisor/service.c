@@ -85,6 +85,7 @@ service_free(struct sv_service *s)
     sv_run_stop_watchers(s);
     sv_output_free(s->out);
     sv_output_free(s->err);
+    sv_run_privs_free(s);
     cfgref_put(s->ref);
     free(s->deps);
     free(s);

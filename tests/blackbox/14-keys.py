@@ -8,7 +8,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import ROOT, Services, can_unshare, done, eq, ok, skip, wait_until  # noqa: E402
+from lib import ROOT, Services, can_unshare, done, eq, ok, run, skip, wait_until  # noqa: E402
 
 if not can_unshare():
     skip("pid namespace", "cannot unshare a pid namespace here")
@@ -151,6 +151,37 @@ try:
     s.stop()
 finally:
     s.close()
+
+# capabilities, no_new_privs and seccomp, per service.
+s = Services("""
+[service:priv]
+command = sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status'
+capabilities = none +KILL +CAP_NET_BIND_SERVICE
+seccomp = default
+autorestart = false
+[service:plain]
+command = sh -c 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status'
+no_new_privs = yes
+autorestart = false
+""")
+try:
+    ok(s.wait_state("priv", "exited") and s.wait_state("plain", "exited"), "privilege services ran")
+    text = "\n".join(s.out)
+    ok("priv | CapBnd:\t0000000000000420" in text, "capabilities = none +KILL +NET_BIND_SERVICE", text)
+    ok("priv | CapEff:\t0000000000000420" in text, "effective set follows (root)", text)
+    ok("priv | NoNewPrivs:\t1" in text and "priv | Seccomp:\t2" in text,
+       "seccomp = default installs a filter (with no_new_privs)", text)
+    ok("plain | NoNewPrivs:\t1" in text and "plain | Seccomp:\t0" in text,
+       "no_new_privs = yes alone", text)
+    s.stop()
+finally:
+    s.close()
+import tempfile  # noqa: E402
+with tempfile.NamedTemporaryFile("w", suffix=".ini") as f:
+    f.write("[service:x]\ncommand = true\ncapabilities = CAP_BOGUS\n")
+    f.flush()
+    r = run(["-n", "-c", f.name], pid1=False)
+ok(r.rc == 2 and ":3" in r.err and "BOGUS" in r.err, "a bad capability: exit 2 with FILE:LINE", r)
 
 # Keys whose features are not built yet are said, not silently dropped.
 s = Services("""
