@@ -298,11 +298,11 @@ def loop_round(rts, runs, warmup):
 
 
 def measure_start(rts, args, top):
-    """ROUNDS rounds, the contenders in a new random order each round (so
-    that a slow drift of the machine does not favour the first one)."""
-    rounds = 1 if args.quick else 3
+    """ROUNDS short rounds, the contenders in a new random order each round
+    (so that a busy spell of the machine does not land on one of them)."""
+    rounds = 2 if args.quick else 10
     per = max(3, math.ceil(args.runs / rounds))
-    warmup = 3 if args.quick else 10
+    warmup = 3
     times = {r.name: [] for r in rts}
     for k in range(rounds):
         order = list(rts)
