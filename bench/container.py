@@ -203,6 +203,10 @@ def runtimes(args, top):
                        lambda prog: [path, "--new-container", rootfs, "--", *prog])
 
     out.append(minit_rt("minit", args.minit))
+    # The same without the default seccomp filter: what the filter costs.
+    out.append(Runtime("minit --seccomp unconfined", "as minit, no seccomp filter",
+                       lambda prog: [args.minit, "--new-container", rootfs, "--seccomp",
+                                     "unconfined", "--", *prog]))
     if args.minit_static and os.path.exists(args.minit_static):
         out.append(minit_rt("minit-static", args.minit_static))
     if tool("bwrap"):
