@@ -51,7 +51,7 @@ LIBS = $(LIBEV_LIBS) $(PKG_LIBS)
 BASE_SRCS  := init/err.c init/log.c init/sys.c
 INIT_SRCS  := init/main.c init/opts.c init/parse.c init/signals.c init/pid1.c \
 	init/services.c init/config.c init/config_build.c init/config_keys.c \
-	init/config_value.c init/passwd.c init/ctl.c init/container.c
+	init/config_value.c init/passwd.c init/ctl.c init/container.c init/run.c
 SV_SRCS    := supervisor/spawn.c supervisor/child.c supervisor/fsm.c supervisor/service.c \
 	supervisor/run.c supervisor/ready.c supervisor/model.c supervisor/output.c \
 	supervisor/control.c supervisor/cgroup.c

@@ -450,6 +450,32 @@ test_long_lines(void)
 }
 
 static void
+test_container_section(void)
+{
+    struct sv_config *cfg = parse("[container]\nhostname = box\nnet = none\nuserns = yes\n"
+                                  "bind = /a:/b /c:/d:ro\nenv = A=1 B=2\ncap_drop = all\n"
+                                  "cap_add = NET_ADMIN\nworkdir = /srv\n"
+                                  "[service:x]\ncommand = true\n");
+
+    CHECK_LOADED(cfg != NULL, "[container] loads");
+    if (cfg == NULL) {
+        return;
+    }
+    CHECK_INT(cfg->nct, 10, "lists are split into items");
+    CHECK_STR(cfg->ct_key[4], "bind", "bind item");
+    CHECK_STR(cfg->ct_val[4], "/c:/d:ro", "second bind");
+    sv_config_free(cfg);
+    expect_error("[container]\nnet = sideways\n[service:x]\ncommand=true\n",
+                 "config " PATH ":2: net sideways: expected new, host or none", 1, "bad net");
+    expect_error("[container]\nbind = /a\n[service:x]\ncommand=true\n",
+                 "config " PATH ":2: bind /a: expected SRC:DST[:ro]", 1, "bad bind");
+    expect_error("[container]\ncap_add = CAP_NOPE\n[service:x]\ncommand=true\n",
+                 "unknown capability", 1, "bad capability");
+    expect_error("[container]\nwhatever = 1\n[service:x]\ncommand=true\n",
+                 "config " PATH ":2: unknown container option whatever", 1, "unknown key");
+}
+
+static void
 test_supervisord_sections(void)
 {
     struct sv_config *cfg = parse("[unix_http_server]\nfile=/tmp/s.sock\nchmod=0700\n"
@@ -473,7 +499,11 @@ test_supervisord_sections(void)
                    "skipped section warned");
     CHECK_CONTAINS(logs, ":12: [rpcinterface:supervisor] is not used by minit; ignored",
                    "rpcinterface warned");
-    CHECK_CONTAINS(logs, ":16: [container] is not supported yet; ignored", "[container] warned");
+    CHECK_INT(cfg->nct, 1, "[container] read");
+    if (cfg->nct == 1) {
+        CHECK_STR(cfg->ct_key[0], "hostname", "[container] key");
+        CHECK_STR(cfg->ct_val[0], "x", "[container] value");
+    }
     CHECK_CONTAINS(logs, ":18: [eventlistener:e] is not used", "eventlistener warned");
     CHECK_CONTAINS(logs, ":9: key 'minfds' in [supervisord] is not supported by minit; ignored",
                    "minfds warned");
@@ -933,6 +963,7 @@ main(void)
     test_errors();
     test_long_lines();
     test_supervisord_sections();
+    test_container_section();
     test_continuation_and_comments();
     test_split_words();
     test_environment();
