@@ -10,19 +10,23 @@ PREFIX      ?= /usr/local
 SBINDIR     ?= $(PREFIX)/sbin
 DESTDIR     ?=
 LIBEV_CFLAGS ?=
-# libev and inih are small and needed by every run: linked from their
-# Debian .a files, so each start maps two fewer shared objects (loader
-# time, ~8 kB of private relocation pages each). SHARED_LIBS=1 links the
-# .so files instead.
+# libev, inih, libcap and libseccomp are linked from their Debian .a
+# files, so each start maps four fewer shared objects (loader time, ~8 kB
+# of private relocation pages each). SHARED_LIBS=1 links the .so files.
 ifeq ($(SHARED_LIBS),1)
 LIBEV_LIBS  ?= -lev -lm
 INIH_LIBS   ?= $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
 else
 LIBEV_LIBS  ?= -Wl,-Bstatic -lev -Wl,-Bdynamic -lm
-INIH_LIBS   ?= -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs inih 2>/dev/null) -Wl,-Bdynamic
+INIH_LIBS   ?= -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs inih libcap libseccomp 2>/dev/null) \
+	-Wl,-Bdynamic
 endif
 PKGS        := libcap libseccomp inih
+ifeq ($(SHARED_LIBS),1)
 PKGS_SHARED := libcap libseccomp
+else
+PKGS_SHARED :=
+endif
 PYTHON      ?= python3
 BENCH_ARGS  ?=
 
@@ -81,6 +85,21 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The default seccomp profile is compiled by libseccomp at build time, by
+# ns/seccomp.c itself built as a generator; the real ns/seccomp.o includes
+# the result ($(O)/ns/seccomp_default.h).
+GEN_SECCOMP := $(O)/tools/gen-seccomp
+$(GEN_SECCOMP): tools/gen-seccomp.c ns/seccomp.c ns/ns.h $(BASE_SRCS:%.c=$(O)/%.o)
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DNS_SECCOMP_GENERATOR $(ALL_LDFLAGS) -o $@ tools/gen-seccomp.c \
+		ns/seccomp.c $(BASE_SRCS:%.c=$(O)/%.o) \
+		$$($(PKG_CONFIG) --libs libseccomp) $(if $(findstring -static,$(MODE_LDFLAGS)),,)
+$(O)/ns/seccomp_default.h: $(GEN_SECCOMP)
+	$(Q)$(GEN_SECCOMP) > $@.tmp && mv $@.tmp $@
+$(O)/ns/seccomp.o: $(O)/ns/seccomp_default.h
+$(O)/ns/seccomp.o: ALL_CFLAGS += -I$(O)
 
 # Unit tests link the objects of the module they test.
 UNIT_OBJS := $(filter-out $(O)/init/main.o,$(OBJS))
@@ -160,7 +179,7 @@ demo: $(O)/minit
 bench: $(O)/minit static $(HELPER)
 	$(Q)$(PYTHON) bench/bench.py --minit $(O)/minit --minit-static build-static/minit --helper $(HELPER) $(BENCH_ARGS)
 
-FORMAT_FILES = $(wildcard init/*.[ch] supervisor/*.[ch] cgroupfs/*.[ch] ns/*.[ch] tests/*.h tests/unit/*.c tests/helper/*.c tests/fakes/*.c)
+FORMAT_FILES = $(wildcard tools/*.c init/*.[ch] supervisor/*.[ch] cgroupfs/*.[ch] ns/*.[ch] tests/*.h tests/unit/*.c tests/helper/*.c tests/fakes/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -295,6 +295,7 @@ inside(struct init_opts *o, struct init_container *c, struct sv_payload *pl, int
     ns_container_hostname(&s, host, sizeof(host));
     environ = container_env(c, host, pl->ids.set ? pl->ids.home : NULL);
     pl->cwd = c->workdir;
+    pl->privs.bounding_have = pl->privs.caps | KEEP_FOR_MINIT;
     sv_set_payload(pl);
     if (ns_self_restrict(pl->privs.caps | KEEP_FOR_MINIT, &e) < 0) {
         mi_die(125, "%s: %s", e.msg, strerror(e.errnum));

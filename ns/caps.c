@@ -229,7 +229,7 @@ ns_bounding_in_child(const struct ns_privs *p)
     for (int c = 0; c < 64; c++) {
         long r;
 
-        if (p->caps & NS_BIT(c)) {
+        if ((p->caps & NS_BIT(c)) || (p->bounding_have != 0 && !(p->bounding_have & NS_BIT(c)))) {
             continue;
         }
         r = syscall(SYS_prctl, PR_CAPBSET_READ, (unsigned long)c, 0UL, 0UL, 0UL);

@@ -68,6 +68,8 @@ void ns_caps_format(ns_caps caps, char *buf, size_t size);
 struct ns_privs {
     bool set_caps;           /* apply `caps` (else leave minit's own) */
     ns_caps caps;            /* bounding; also effective+permitted when uid 0 */
+    ns_caps bounding_have;   /* what may still be in the bounding set, 0: anything
+                                (the child tries to drop only those) */
     bool no_new_privs;       /* PR_SET_NO_NEW_PRIVS */
     struct ns_filter filter; /* installed last, just before exec */
 };

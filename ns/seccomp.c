@@ -240,7 +240,8 @@ sc_export(scmp_filter_ctx ctx, struct ns_filter *f, struct mi_err *e)
 
 /* ---- "default" ------------------------------------------------------ */
 
-static int
+/* Used by the generator build only (see sc_build_default). */
+__attribute__((unused)) static int
 sc_default_rules(scmp_filter_ctx ctx, struct mi_err *e)
 {
     uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
@@ -284,6 +285,8 @@ sc_default_rules(scmp_filter_ctx ctx, struct mi_err *e)
     return 0;
 }
 
+#ifdef NS_SECCOMP_GENERATOR
+/* tools/gen-seccomp: compile it with libseccomp. */
 static int
 sc_build_default(struct ns_filter *f, struct mi_err *e)
 {
@@ -294,6 +297,23 @@ sc_build_default(struct ns_filter *f, struct mi_err *e)
     }
     return sc_export(ctx, f, e);
 }
+#else
+/* The program tools/gen-seccomp compiled from the rules above at build
+ * time: the same bytes, without libseccomp's compiler at each start. */
+#    include "ns/seccomp_default.h"
+
+static int
+sc_build_default(struct ns_filter *f, struct mi_err *e)
+{
+    f->insns = malloc(sizeof(ns_default_filter));
+    if (f->insns == NULL) {
+        return mi_err_set(e, ENOMEM, "unable to build the seccomp filter");
+    }
+    memcpy(f->insns, ns_default_filter, sizeof(ns_default_filter));
+    f->len = (unsigned short)(sizeof(ns_default_filter) / sizeof(ns_default_filter[0]));
+    return 0;
+}
+#endif
 
 /* ---- a FILE --------------------------------------------------------- */
 
