@@ -244,6 +244,36 @@ make_device(int dev, const char *name, unsigned major, unsigned minor)
     return r;
 }
 
+/* A terminal on stdin is the container's console: bound onto
+ * /dev/console, as runc does, so that ttyname() finds it (the host's
+ * /dev/pts is not visible inside). Not fatal. */
+static void
+bind_console(int dev)
+{
+    char tty[64];
+    ssize_t n;
+    int src = -1;
+    int t;
+
+    /* By path, in this mount namespace's copy of the host's tree: the fd
+     * itself belongs to the host's namespace, which open_tree refuses. */
+    if (!isatty(STDIN_FILENO) || (n = readlink("/proc/self/fd/0", tty, sizeof(tty) - 1)) <= 0) {
+        return;
+    }
+    tty[n] = '\0';
+    t = openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (t >= 0) {
+        sys_close(t);
+        t = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        src = sys_open(tty, O_PATH, 0);
+    }
+    if (t < 0 || src < 0 || ns_mount_bind(src, t, false) < 0) {
+        mi_log(MI_LOG_DEBUG, "no /dev/console in the container: %m");
+    }
+    sys_close(src);
+    sys_close(t);
+}
+
 static int
 mount_dev(int root, const char *rootfs, struct mi_err *e)
 {
@@ -272,6 +302,7 @@ mount_dev(int root, const char *rootfs, struct mi_err *e)
             return -1;
         }
     }
+    bind_console(dev);
     sys_close(dev);
     if (fresh_at(root, "dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620",
                  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, rootfs, e) < 0 ||

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import HELPER, MINIT, Minit, can_unshare, done, eq, ok, run, skip  # noqa: E402
+from lib import HELPER, MINIT, Minit, can_unshare, done, eq, ok, on_pty, run, skip  # noqa: E402
 
 if not can_unshare():
     skip("pid namespace", "cannot unshare a pid namespace here")
@@ -101,33 +101,6 @@ with tempfile.TemporaryDirectory() as d:
     eq(r.rc, 0, "closed fds 0-2: the program runs")
     with open(f) as fh:
         eq(fh.read().split(), ["/dev/null", "/dev/null"], "closed fds 0-2 become /dev/null")
-
-def on_pty(path, argv, timeout=10):
-    """Runs argv on a fresh pseudo-terminal (its session leader, the
-    terminal's foreground); returns (output, exit code), bounded."""
-    pid, master = pty.fork()
-    if pid == 0:
-        try:
-            os.execv(path, argv)
-        finally:
-            os._exit(120)
-    buf = b""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        r_, _, _ = select.select([master], [], [], 0.5)
-        if not r_:
-            continue
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(master)
-    return buf.decode(errors="replace").replace("\r", ""), os.waitstatus_to_exitcode(status)
-
 
 # A terminal: the program's group becomes the foreground group.
 out, rc = on_pty(MINIT, [MINIT, "-s", "--", HELPER, "sigstate"])

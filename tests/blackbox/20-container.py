@@ -12,7 +12,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import HELPER, MINIT, ROOT, Minit, done, eq, ok, run, skip, wait_until  # noqa: E402
+from lib import (HELPER, MINIT, ROOT, Minit, done, eq, ok, on_pty, run, skip,  # noqa: E402
+                 wait_until)
 
 ROOTFS = os.environ.get("ROOTFS") or os.path.abspath("build/rootfs")
 DOCKER_CAPS = 0xa80425fb
@@ -166,6 +167,14 @@ try:
     m.signal(signal.SIGTERM)
     ok(m.expect("sig 15", 10), "SIGTERM reaches the payload")
     eq(m.wait(10), 0, "its exit status comes back")
+
+    # A terminal: the payload gets it as /dev/console and the foreground.
+    out, rc = on_pty(MINIT, [MINIT, "--new-container", R, "--", "/bin/sh", "-c",
+                             "tty; /bin/minit-helper sigstate; exit 4"])
+    ok(out.startswith("/dev/console"), "a terminal is the container's /dev/console", out)
+    st = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    ok(st.get("fgpgrp") == st.get("pgid"), "the payload's group is the terminal's foreground", out)
+    eq(rc, 4, "on a terminal: the exit status comes back")
 
     # Orphans are reaped inside.
     r = ct([R], ["/bin/minit-helper", "orphans", "50", "/bin/minit-helper", "zombies-wait", "5000"])

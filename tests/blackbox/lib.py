@@ -5,6 +5,7 @@ and reports TAP. Synchronises on pipes and on /proc state with deadlines,
 never on bare sleeps. Every process a test starts is killed at the end."""
 
 import os
+import pty
 import select
 import signal
 import subprocess
@@ -329,3 +330,30 @@ class Services:
         import shutil
         self.m.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def on_pty(path, argv, timeout=10):
+    """Runs argv on a fresh pseudo-terminal (its session leader, the
+    terminal's foreground); returns (output, exit code), bounded."""
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(path, argv)
+        finally:
+            os._exit(120)
+    buf = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r_, _, _ = select.select([master], [], [], 0.5)
+        if not r_:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    return buf.decode(errors="replace").replace("\r", ""), os.waitstatus_to_exitcode(status)
