@@ -73,7 +73,7 @@ HELPER     := $(O)/tests/helper/minit-helper
 
 .DELETE_ON_ERROR:
 .PHONY: all check check-unit check-blackbox install static asan deps clean format \
-	format-check lint bench demo rootfs tests
+	format-check lint bench bench-container demo rootfs tests
 
 all: $(O)/minit
 
@@ -178,6 +178,11 @@ demo: $(O)/minit
 
 bench: $(O)/minit static $(HELPER)
 	$(Q)$(PYTHON) bench/bench.py --minit $(O)/minit --minit-static build-static/minit --helper $(HELPER) $(BENCH_ARGS)
+
+# Job 3 beside bwrap, unshare+chroot, chroot, runc and crun (root).
+bench-container: $(O)/minit static rootfs
+	$(Q)$(PYTHON) bench/container.py --minit $(O)/minit --minit-static build-static/minit \
+		--rootfs $(ROOTFS) $(BENCH_ARGS)
 
 FORMAT_FILES = $(wildcard tools/*.c init/*.[ch] supervisor/*.[ch] cgroupfs/*.[ch] ns/*.[ch] tests/*.h tests/unit/*.c tests/helper/*.c tests/fakes/*.c)
 format:
