@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
@@ -77,7 +76,7 @@ def install(src, rootfs, dest):
     shutil.copy2(os.path.realpath(src), target)
 
 
-class Container:
+class Container(lib.LinePump):
     """One OCI bundle and the container runc makes of it."""
 
     def __init__(self, args, files=None, mode=None):
@@ -124,33 +123,8 @@ class Container:
                                    "--bundle", self.bundle, self.id],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
-        self.threads = [threading.Thread(target=self._pump, args=(s, into), daemon=True)
-                        for s, into in ((self.p.stdout, self.out), (self.p.stderr, self.err))]
-        for t in self.threads:
-            t.start()
+        self._start_pump(self.p.stdout, self.p.stderr)
         return self
-
-    def _pump(self, stream, into):
-        for raw in iter(stream.readline, b""):
-            with self.cond:
-                into.append(raw.decode(errors="replace").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def wait_text(self, text, timeout=10.0, stream="out"):
-        """Waits for a line containing TEXT; returns it or None."""
-        end = time.monotonic() + timeout
-        lines = self.out if stream == "out" else self.err
-        with self.cond:
-            while True:
-                hit = next((ln for ln in lines if text in ln), None)
-                if hit is not None:
-                    return hit
-                left = end - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(min(left, 0.2))
 
     def wait(self, timeout=20.0):
         try:

@@ -242,36 +242,19 @@ class Minit:
             _live.remove(self)
 
 
-class Services:
-    """minit -c CONFIG running (as PID 1 by default) with its control
-    socket in a temporary directory; stdout and stderr are collected by
-    threads so the test can wait for lines without blocking minit."""
+class LinePump:
+    """Collects a process's stdout and stderr line by line in threads
+    (self.out, self.err), so that a test waits for lines with deadlines
+    without ever blocking the process on a full pipe."""
 
-    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None, files=None):
-        import tempfile
+    def _start_pump(self, stdout, stderr):
         import threading
-        self.dir = tempfile.mkdtemp(prefix="minit-test-")
-        self.sock = os.path.join(self.dir, "minit.sock")
-        self.config = os.path.join(self.dir, name)
-        self.write(config_text)
-        for fname, text in (files or {}).items():
-            with open(os.path.join(self.dir, fname), "w") as f:
-                f.write(text)
-        os.chmod(self.dir, 0o755)
         self.out, self.err = [], []
         self.cond = threading.Condition()
-        self.m = Minit(["-S", self.sock, *args, "-c", self.config], pid1=pid1, env=env)
-        self.pid = self.m.pid
-        self.threads = [threading.Thread(target=self._pump, args=(self.m.p.stdout, self.out),
-                                         daemon=True),
-                        threading.Thread(target=self._pump, args=(self.m.p.stderr, self.err),
-                                         daemon=True)]
+        self.threads = [threading.Thread(target=self._pump, args=(stream, into), daemon=True)
+                        for stream, into in ((stdout, self.out), (stderr, self.err))]
         for t in self.threads:
             t.start()
-
-    def write(self, text):
-        with open(self.config, "w") as f:
-            f.write(text.replace("@DIR@", self.dir).replace("@HELPER@", HELPER))
 
     def _pump(self, stream, into):
         for raw in iter(stream.readline, b""):
@@ -296,7 +279,33 @@ class Services:
                 self.cond.wait(min(left, 0.2))
 
     def wait_text(self, text, timeout=10.0, stream="out"):
+        """Waits for a line containing text; returns it or None."""
         return self.wait_for(lambda ls: next((l for l in ls if text in l), None), timeout, stream)
+
+
+class Services(LinePump):
+    """minit -c CONFIG running (as PID 1 by default) with its control
+    socket in a temporary directory; stdout and stderr are collected by
+    threads so the test can wait for lines without blocking minit."""
+
+    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None, files=None):
+        import tempfile
+        import threading
+        self.dir = tempfile.mkdtemp(prefix="minit-test-")
+        self.sock = os.path.join(self.dir, "minit.sock")
+        self.config = os.path.join(self.dir, name)
+        self.write(config_text)
+        for fname, text in (files or {}).items():
+            with open(os.path.join(self.dir, fname), "w") as f:
+                f.write(text)
+        os.chmod(self.dir, 0o755)
+        self.m = Minit(["-S", self.sock, *args, "-c", self.config], pid1=pid1, env=env)
+        self.pid = self.m.pid
+        self._start_pump(self.m.p.stdout, self.m.p.stderr)
+
+    def write(self, text):
+        with open(self.config, "w") as f:
+            f.write(text.replace("@DIR@", self.dir).replace("@HELPER@", HELPER))
 
     def ctl(self, *args, timeout=20):
         r = subprocess.run([MINIT, "ctl", "-S", self.sock, *args], capture_output=True,
