@@ -410,7 +410,9 @@ cfg_reader(char *str, int num, void *stream)
     }
     x->line++;
     if (len > max) {
-        init_cfg_error(x, x->src, x->line, "line too long (max %zu bytes)", max);
+        init_cfg_error(x, x->src, x->line,
+                       "line too long (max %zu bytes; continue a long value on indented lines)",
+                       max);
         str[0] = '\0';
     } else {
         memcpy(str, x->pos, len);

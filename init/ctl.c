@@ -404,15 +404,14 @@ ctl_now_ms(void)
 static int
 ctl_connect(const char *path, struct mi_err *e)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     struct timeval tv = {.tv_sec = CTL_CONNECT_MS / 1000};
+    MI_CLEANUP_CLOSE int dirfd = -1;
     MI_CLEANUP_CLOSE int fd = -1;
-    size_t len = strlen(path);
 
-    if (len >= sizeof(sa.sun_path)) {
-        return mi_err_set(e, ENAMETOOLONG, "unable to connect to %s", path);
+    if (sys_unix_addr(path, &sa, &dirfd) < 0) {
+        return mi_err_sys(e, "unable to connect to %s", path);
     }
-    memcpy(sa.sun_path, path, len + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return mi_err_sys(e, "unable to create a socket");

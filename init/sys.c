@@ -10,8 +10,11 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -183,4 +186,42 @@ sys_list_children(pid_t *pids, int max)
     }
     closedir(d);
     return n;
+}
+
+int
+sys_unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd)
+{
+    size_t len = strlen(path);
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    int n;
+
+    *dirfd = -1;
+    *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+    if (len == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (len < sizeof(sa->sun_path)) {
+        memcpy(sa->sun_path, path, len + 1);
+        return (int)sizeof(*sa);
+    }
+    if (slash == NULL || slash[1] == '\0' || (size_t)(slash - path) >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    *dirfd = sys_open(dir[0] != '\0' ? dir : "/", O_PATH | O_DIRECTORY, 0);
+    if (*dirfd < 0) {
+        return -1;
+    }
+    n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dirfd, slash + 1);
+    if (n < 0 || (size_t)n >= sizeof(sa->sun_path)) {
+        sys_close(*dirfd);
+        *dirfd = -1;
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return (int)sizeof(*sa);
 }

@@ -43,6 +43,15 @@ bool sys_have_children(void);
  * into pids[0..max); returns how many, or -1 with errno. */
 int sys_list_children(pid_t *pids, int max);
 
+struct sockaddr_un;
+
+/* Fills *sa with the Unix socket address of path. A path too long for
+ * sun_path (108 bytes: a rootfs deep in a build tree) is reached through
+ * its directory: *dirfd gets an O_PATH fd of it and sun_path becomes
+ * /proc/self/fd/N/NAME, valid while *dirfd is open; else *dirfd is -1.
+ * Returns the address length, or -1 with errno (ENAMETOOLONG, or open's). */
+int sys_unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd);
+
 /* Makes a cleanup attribute helper close local fds. */
 static inline void
 sys_cleanup_close(int *fd)

@@ -61,6 +61,7 @@
 #include "supervisor/control.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,7 +135,7 @@ static struct {
     struct sv_control_hooks hooks;
     struct ctl_conn *conns;
     int nconns;
-    char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+    char path[PATH_MAX];
 } srv = {.fd = -1};
 
 /* The limits that tests shorten (sv_control_test_limits). */
@@ -1208,19 +1209,19 @@ ctl_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Removes a socket file left by a minit that died, never a live one. */
 static int
-ctl_clear_stale(const struct sockaddr_un *sa, struct mi_err *e)
+ctl_clear_stale(const char *path, const struct sockaddr_un *sa, struct mi_err *e)
 {
     MI_CLEANUP_CLOSE int fd = -1;
     struct stat st;
 
-    if (lstat(sa->sun_path, &st) < 0) {
+    if (lstat(path, &st) < 0) {
         if (errno == ENOENT) {
             return 0; /* nothing there: the usual case */
         }
-        return mi_err_sys(e, "unable to inspect %s", sa->sun_path);
+        return mi_err_sys(e, "unable to inspect %s", path);
     }
     if (!S_ISSOCK(st.st_mode)) {
-        return mi_err_set(e, 0, "%s exists and is not a socket", sa->sun_path);
+        return mi_err_set(e, 0, "%s exists and is not a socket", path);
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -1228,22 +1229,22 @@ ctl_clear_stale(const struct sockaddr_un *sa, struct mi_err *e)
     }
     /* EAGAIN: alive, with a full backlog. */
     if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN) {
-        return mi_err_set(e, 0, "another minit is listening on %s", sa->sun_path);
+        return mi_err_set(e, 0, "another minit is listening on %s", path);
     }
     if (errno != ECONNREFUSED) {
-        return mi_err_sys(e, "unable to probe %s", sa->sun_path);
+        return mi_err_sys(e, "unable to probe %s", path);
     }
     /* ECONNREFUSED: a socket file nobody listens on. ENOENT: someone else
      * removed it meanwhile, which is as good. */
-    if (unlink(sa->sun_path) < 0 && errno != ENOENT) {
-        return mi_err_sys(e, "unable to remove the stale socket %s", sa->sun_path);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        return mi_err_sys(e, "unable to remove the stale socket %s", path);
     }
     return 0;
 }
 
 /* Binds with mode 0600 from the start and listens. */
 static int
-ctl_bind(int fd, const struct sockaddr_un *sa, struct mi_err *e)
+ctl_bind(int fd, const char *path, const struct sockaddr_un *sa, struct mi_err *e)
 {
     mode_t old;
     int r;
@@ -1255,11 +1256,11 @@ ctl_bind(int fd, const struct sockaddr_un *sa, struct mi_err *e)
     r = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
     umask(old);
     if (r < 0) {
-        return mi_err_sys(e, "unable to bind the control socket %s", sa->sun_path);
+        return mi_err_sys(e, "unable to bind the control socket %s", path);
     }
     if (listen(fd, SOMAXCONN) < 0) {
-        mi_err_sys(e, "unable to listen on %s", sa->sun_path);
-        unlink(sa->sun_path);
+        mi_err_sys(e, "unable to listen on %s", path);
+        unlink(path);
         return -1;
     }
     return 0;
@@ -1269,28 +1270,30 @@ int
 sv_control_open(struct ev_loop *loop, const char *path, const struct sv_control_hooks *hooks,
                 struct mi_err *e)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
+    MI_CLEANUP_CLOSE int dirfd = -1;
     MI_CLEANUP_CLOSE int fd = -1;
-    size_t len = strlen(path);
 
     if (srv.open) {
         return mi_err_set(e, 0, "the control socket is already open on %s", srv.path);
     }
-    if (len == 0 || len >= sizeof(sa.sun_path)) {
+    if (strlen(path) >= sizeof(srv.path)) {
         return mi_err_set(e, ENAMETOOLONG, "unable to use %s as the control socket", path);
     }
-    memcpy(sa.sun_path, path, len + 1);
-    if (ctl_clear_stale(&sa, e) < 0) {
+    if (sys_unix_addr(path, &sa, &dirfd) < 0) {
+        return mi_err_sys(e, "unable to use %s as the control socket", path);
+    }
+    if (ctl_clear_stale(path, &sa, e) < 0) {
         return -1;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         return mi_err_sys(e, "unable to create the control socket");
     }
-    if (ctl_bind(fd, &sa, e) < 0) {
+    if (ctl_bind(fd, path, &sa, e) < 0) {
         return -1;
     }
-    memcpy(srv.path, sa.sun_path, sizeof(srv.path));
+    snprintf(srv.path, sizeof(srv.path), "%s", path);
     srv.loop = loop;
     srv.hooks = hooks ? *hooks : (struct sv_control_hooks){0};
     srv.fd = mi_steal_fd(&fd);

@@ -134,4 +134,24 @@ try:
     eq(s.m.wait(15), 0, "minit exits 0 after ctl shutdown")
 finally:
     s.close()
+
+# A socket path longer than sun_path's 108 bytes (a rootfs deep in a build
+# tree) works for both ends: it is reached through its directory's fd.
+s = Services("""
+[service:a]
+command = @HELPER@ pause
+startsecs = 0
+""", sock=os.path.join("d" * 60, "e" * 60, "minit.sock"))
+try:
+    ok(len(s.sock) > 108, "the socket path is longer than sun_path", len(s.sock))
+    ok(s.wait_state("a", "running"), "ctl through a long socket path", s.err)
+    ok(stat.S_ISSOCK(os.stat(s.sock).st_mode), "the socket is where -S named it")
+    eq(s.ctl("shutdown").rc, 0, "ctl shutdown through a long path")
+    eq(s.m.wait(15), 0, "minit exits 0")
+    ok(not os.path.exists(s.sock), "the long-path socket is removed at exit")
+finally:
+    s.close()
+r = subprocess.run([MINIT, "ctl", "-S", "/nonexistent/" + "x" * 200 + "/minit.sock", "status"],
+                   capture_output=True, text=True)
+ok(r.returncode == 3 and "No such file" in r.stderr, "a missing long path: exit 3, ENOENT", r)
 done()

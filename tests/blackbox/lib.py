@@ -288,12 +288,18 @@ class Services(LinePump):
     socket in a temporary directory; stdout and stderr are collected by
     threads so the test can wait for lines without blocking minit."""
 
-    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None, files=None):
+    def __init__(self, config_text, pid1=True, args=(), name="minit.ini", env=None, files=None,
+                 sock="minit.sock"):
         import tempfile
         import threading
         self.dir = tempfile.mkdtemp(prefix="minit-test-")
-        self.sock = os.path.join(self.dir, "minit.sock")
+        self.sock = os.path.join(self.dir, sock)
+        os.makedirs(os.path.dirname(self.sock), exist_ok=True)
         self.config = os.path.join(self.dir, name)
+        # Config lines are at most 199 bytes (inih's limit): the helper is
+        # named by a short link, so no line grows with the checkout's path.
+        self.helper = os.path.join(self.dir, "helper")
+        os.symlink(os.path.abspath(HELPER), self.helper)
         self.write(config_text)
         for fname, text in (files or {}).items():
             with open(os.path.join(self.dir, fname), "w") as f:
@@ -305,7 +311,7 @@ class Services(LinePump):
 
     def write(self, text):
         with open(self.config, "w") as f:
-            f.write(text.replace("@DIR@", self.dir).replace("@HELPER@", HELPER))
+            f.write(text.replace("@DIR@", self.dir).replace("@HELPER@", self.helper))
 
     def ctl(self, *args, timeout=20):
         r = subprocess.run([MINIT, "ctl", "-S", self.sock, *args], capture_output=True,

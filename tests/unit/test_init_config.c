@@ -444,8 +444,10 @@ test_long_lines(void)
     CHECK_LOADED(cfg != NULL && strlen(svc(cfg, "web")->command) == 189, "199 bytes are fine");
     sv_config_free(cfg);
     snprintf(text, sizeof(text), "[service:web]\ncommand = echo %0185d\nbad = 1\n", 0);
-    expect_error(text, "config " PATH ":2: line too long (max 199 bytes)", 3,
-                 "200-byte line rejected");
+    expect_error(text,
+                 "config " PATH
+                 ":2: line too long (max 199 bytes; continue a long value on indented lines)",
+                 3, "200-byte line rejected");
     CHECK_CONTAINS(logs, "config " PATH ":3: unknown key 'bad'", "line count goes on after it");
 }
 
