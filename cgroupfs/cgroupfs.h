@@ -293,6 +293,16 @@ int cg_leaf_destroy(struct cg_leaf *l, struct mi_err *e);
  * (deepest first), as a container's minit leaves them. Same EBUSY rule. */
 int cg_leaf_destroy_tree(struct cg_leaf *l, struct mi_err *e);
 
+/*
+ * Makes the controllers of `mask` reach a leaf opened with cg_leaf_open()
+ * for limits of its own (a container's cgroup): in v2, enables them in
+ * the cgroup.subtree_control of each ancestor, the mount's root first
+ * (refusals, e.g. EBUSY from an ancestor holding processes, are left for
+ * cg_set_limits() to name), then cg_leaf_attach() for what v2 still lacks.
+ * Returns 0, or -1 with *e as cg_leaf_attach(). Parent only.
+ */
+int cg_leaf_enable(struct cg_leaf *l, unsigned mask, struct mi_err *e);
+
 /* Closes the leaf's fds and leaves the cgroup in place. */
 void cg_leaf_close(struct cg_leaf *l);
 
@@ -331,6 +341,16 @@ int cg_layout_create(struct cg_layout *lay, const struct cg_root *r, const char 
  * while a process is left, minit included. For tests and for a minit that
  * has moved out. Closes what it removed. */
 int cg_layout_destroy(struct cg_layout *lay, struct mi_err *e);
+
+/*
+ * At exit, once the layout's leaves are empty: moves the caller from L/init
+ * back to the cgroup it was found in (v2; refused with EBUSY where L was
+ * made under it with controllers enabled there, and then L/init stays),
+ * and removes what it can of the layout, v1 mirrors included, deepest
+ * first. Best effort: returns 0 when everything is gone, else -1 with *e
+ * for the first thing left. Closes the layout either way.
+ */
+int cg_layout_leave(struct cg_layout *lay, struct mi_err *e);
 
 /* Closes every leaf of the layout; removes nothing. */
 void cg_layout_close(struct cg_layout *lay);

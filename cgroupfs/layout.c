@@ -106,6 +106,34 @@ enable_base(struct cg_layout *lay, const struct cg_hier *h, const struct cg_root
     enable_ctrls(b->dirfd, CG_WANT & b->v2_ctrls, cg_fullpath(msg, sizeof(msg), h, b->path, NULL));
 }
 
+int
+cg_leaf_enable(struct cg_leaf *l, unsigned mask, struct mi_err *e)
+{
+    const struct cg_hier *h = l->hier;
+    char anc[CG_PATH_MAX];
+    char msg[CG_PATH_MAX + 64];
+
+    if (l->root->mode == CG_MODE_V2 && (mask & ~l->v2_ctrls) != 0) {
+        /* The ancestors: the root (""), then each prefix before a '/'. */
+        for (size_t n = 0; l->path[n] != '\0'; n++) {
+            int fd MI_CLEANUP_CLOSE = -1;
+
+            if (n != 0 && l->path[n] != '/') {
+                continue;
+            }
+            snprintf(anc, sizeof(anc), "%.*s", (int)n, l->path);
+            fd = cg_openat(h->fd, anc[0] != '\0' ? anc : ".", O_PATH | O_DIRECTORY);
+            if (fd >= 0) {
+                enable_ctrls(fd, mask, cg_fullpath(msg, sizeof(msg), h, anc, NULL));
+            }
+        }
+        if (cg_leaf_read_ctrls(l, e) < 0) {
+            return -1;
+        }
+    }
+    return cg_leaf_attach(l, mask, e);
+}
+
 static int
 move_self(const struct cg_leaf *init, struct mi_err *e)
 {
@@ -169,6 +197,45 @@ cg_layout_create(struct cg_layout *lay, const struct cg_root *r, const char *bas
         return -1;
     }
     return 0;
+}
+
+int
+cg_layout_leave(struct cg_layout *lay, struct mi_err *e)
+{
+    const struct cg_hier *h = lay->init.hier;
+    struct cg_leaf *order[] = {&lay->payload, &lay->services, &lay->init, &lay->base};
+    char msg[CG_PATH_MAX + 64];
+    int r = 0;
+
+    if (h != NULL && h == &lay->init.root->v2 && lay->init.dirfd >= 0 && !lay->base.keep) {
+        int fd MI_CLEANUP_CLOSE =
+                cg_openat(h->fd, h->self[0] != '\0' ? h->self : ".", O_PATH | O_DIRECTORY);
+
+        if (fd < 0 || cg_write_at(fd, "cgroup.procs", "0") < 0) {
+            r = mi_err_sys(e, "unable to move minit back to %s",
+                           cg_fullpath(msg, sizeof(msg), h, h->self, NULL));
+        }
+    }
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        struct mi_err tmp = {0};
+
+        if (order[i]->keep || order[i]->dirfd < 0) {
+            continue;
+        }
+        if (cg_leaf_destroy(order[i], r == 0 ? e : &tmp) == 0) {
+            continue;
+        }
+        r = -1;
+        /* Left in v2 (minit still in L/init): its v1 mirrors, which
+         * minit never joins, can go all the same. */
+        for (int c = 0; c < CG_CTRL_COUNT; c++) {
+            if (order[i]->root->v1[c].writable) {
+                cg_leaf_remove_mirror(order[i], &order[i]->root->v1[c], &tmp);
+            }
+        }
+    }
+    cg_layout_close(lay);
+    return r;
 }
 
 int

@@ -464,42 +464,18 @@ p_pids_max(struct cfg_build *b, const struct cfg_key *k, const char *val, void *
 {
     (void)b;
     (void)k;
-    if (strcmp(val, "max") == 0) {
-        *(uint64_t *)field = UINT64_MAX;
-        return 0;
-    }
-    if (mi_parse_uint(val, 1, UINT64_MAX - 1, field, e) < 0) {
-        return mi_err_set(e, 0, "'%s' is not a number of processes (1 or more, or max)", val);
-    }
-    return 0;
+    return mi_parse_pids_max(val, field, e);
 }
 
-/* cgroup v2 cpu.max: "QUOTA PERIOD", "max PERIOD", or QUOTA or max alone,
- * in microseconds (the kernel wants QUOTA >= 1000, PERIOD 1000 to 1 s). */
 static int
 p_cpu_max(struct cfg_build *b, const struct cfg_key *k, const char *val, void *field,
           struct mi_err *e)
 {
-    char quota[32] = "";
-    char period[32] = "";
-    char norm[sizeof(quota) + sizeof(period)];
-    size_t nq = strcspn(val, " \t");
-    const char *p = val + nq + strspn(val + nq, " \t");
-    size_t np = strcspn(p, " \t");
-    uint64_t v;
-    bool ok = nq > 0 && nq < sizeof(quota) && np < sizeof(period) && p[np] == '\0';
+    char norm[64];
 
-    if (ok) {
-        memcpy(quota, val, nq);
-        memcpy(period, p, np);
-        ok = strcmp(quota, "max") == 0 || mi_parse_uint(quota, 1000, 1ULL << 50, &v, e) == 0;
-        ok = ok && (np == 0 || mi_parse_uint(period, 1000, 1000000, &v, e) == 0);
+    if (mi_parse_cpu_max(val, norm, sizeof(norm), e) < 0) {
+        return -1;
     }
-    if (!ok) {
-        return mi_err_set(e, 0, "'%s' is not QUOTA PERIOD in microseconds (e.g. 50000 100000)",
-                          val);
-    }
-    snprintf(norm, sizeof(norm), "%s%s%s", quota, np > 0 ? " " : "", period);
     return p_string(b, k, norm, field, e);
 }
 

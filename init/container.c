@@ -132,6 +132,20 @@ set_bool(bool *b, const char *arg, const char *flag, struct mi_err *e)
     return 0;
 }
 
+/* After a limit's parser: wraps its error with the flag, and remembers the
+ * first limit's flag for the "needs --cgroup" message. */
+static int
+set_limit(struct init_container *c, int r, const char *arg, const char *flag, struct mi_err *e)
+{
+    if (r < 0) {
+        return mi_err_wrap(e, "%s %s", flag, arg);
+    }
+    if (c->limit_flag[0] == '\0') {
+        snprintf(c->limit_flag, sizeof(c->limit_flag), "%s", flag);
+    }
+    return 0;
+}
+
 int
 init_container_set(struct init_container *c, const char *key, const char *arg, const char *flag,
                    struct mi_err *e)
@@ -171,6 +185,12 @@ init_container_set(struct init_container *c, const char *key, const char *arg, c
         c->user = arg;
     } else if (strcmp(key, "cgroup") == 0) {
         c->cgroup = arg;
+    } else if (strcmp(key, "memory-max") == 0 || strcmp(key, "memory_max") == 0) {
+        return set_limit(c, mi_parse_size(arg, &c->memory_max, e), arg, flag, e);
+    } else if (strcmp(key, "pids-max") == 0 || strcmp(key, "pids_max") == 0) {
+        return set_limit(c, mi_parse_pids_max(arg, &c->pids_max, e), arg, flag, e);
+    } else if (strcmp(key, "cpu-max") == 0 || strcmp(key, "cpu_max") == 0) {
+        return set_limit(c, mi_parse_cpu_max(arg, c->cpu_max, sizeof(c->cpu_max), e), arg, flag, e);
     } else {
         return mi_err_set(e, 0, "unknown container option %s", flag);
     }
@@ -335,7 +355,10 @@ apply_config(struct init_container *c, const struct sv_config *cfg)
             (strcmp(k, "seccomp") == 0 && cli.seccomp != NULL) ||
             (strcmp(k, "workdir") == 0 && cli.workdir != NULL) ||
             (strcmp(k, "user") == 0 && cli.user != NULL) ||
-            (strcmp(k, "net") == 0 && cli.net_set)) {
+            (strcmp(k, "net") == 0 && cli.net_set) ||
+            (strcmp(k, "memory_max") == 0 && cli.memory_max != 0) ||
+            (strcmp(k, "pids_max") == 0 && cli.pids_max != 0) ||
+            (strcmp(k, "cpu_max") == 0 && cli.cpu_max[0] != '\0')) {
             continue;
         }
         if (init_container_set(c, k, cfg->ct_val[i], k, &e) < 0) {
@@ -386,6 +409,10 @@ init_container_run(struct init_opts *o, int pending_sig)
     if (payload_privs(c, &pl, &e) < 0) {
         mi_die(2, "%s", e.msg);
     }
+    if (c->limit_flag[0] != '\0' && (c->cgroup == NULL || strcmp(c->cgroup, "none") == 0)) {
+        mi_die(2, "%s needs --cgroup PATH (or [container] cgroup): limits are set on it",
+               c->limit_flag);
+    }
     if (o->check) {
         init_services_check_done(o, cfg);
     }
@@ -397,10 +424,19 @@ init_container_run(struct init_opts *o, int pending_sig)
     s.mounts = c->mounts;
     s.nmounts = c->nmounts;
     s.cgroup_fd = -1;
-    if (c->cgroup != NULL && strcmp(c->cgroup, "none") != 0 &&
-        sv_container_cgroup(c->cgroup, &s.cgroup_fd, &e) < 0) {
-        mi_die(125, "--cgroup %s: %s%s%s", c->cgroup, e.msg, e.errnum ? ": " : "",
-               e.errnum ? strerror(e.errnum) : "");
+    if (c->cgroup != NULL && strcmp(c->cgroup, "none") != 0) {
+        struct sv_ct_cgroup cc = {.base = c->cgroup,
+                                  .memory_max = c->memory_max,
+                                  .pids_max = c->pids_max,
+                                  .cpu_max = c->cpu_max[0] ? c->cpu_max : NULL};
+
+        if (sv_container_cgroup(&cc, &e) < 0) {
+            mi_die(125, "--cgroup %s: %s%s%s", c->cgroup, e.msg, e.errnum ? ": " : "",
+                   e.errnum ? strerror(e.errnum) : "");
+        }
+        s.cgroup_fd = cc.fd;
+        s.join_fds = cc.join_fds;
+        s.njoin = cc.njoin;
     }
     pid = ns_container_start(&s, &cg2fd, &e);
     if (pid < 0) {
@@ -408,7 +444,8 @@ init_container_run(struct init_opts *o, int pending_sig)
         mi_die(125, "%s%s%s", e.msg, e.errnum ? ": " : "", e.errnum ? strerror(e.errnum) : "");
     }
     if (pid > 0) {
-        sys_close(s.cgroup_fd);
+        /* s.cgroup_fd is the leaf's own: sv_container_cgroup_remove()
+         * still needs it, and closes it. */
         return monitor(o, pid, pending_sig);
     }
     sv_container_cgroup_forget();

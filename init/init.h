@@ -46,6 +46,10 @@ struct init_container {
     int nenv;
     const char *workdir;
     const char *user;
+    uint64_t memory_max; /* the whole container's limits; 0: none */
+    uint64_t pids_max;
+    char cpu_max[64];    /* "QUOTA PERIOD", "": none */
+    char limit_flag[32]; /* the first limit given, for messages */
 };
 
 struct init_opts {

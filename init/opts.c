@@ -73,6 +73,8 @@ static const char usage_text[] =
         "      --workdir DIR      the payload's working directory\n"
         "      --user UID[:GID]   run the payload as UID (or a name from ROOTFS/etc/passwd)\n"
         "      --cgroup PATH      the container's cgroup, relative to the cgroup2 mount\n"
+        "      --memory-max SIZE, --pids-max N, --cpu-max 'QUOTA [PERIOD]'  limits of the\n"
+        "                         whole container, in its --cgroup (e.g. 512M, 100, 50000)\n"
         "\n"
         "  -h, --help             this text\n"
         "  -V, --version          print the version\n"
@@ -296,6 +298,9 @@ init_opts_parse(struct init_opts *o, int argc, char **argv, struct mi_err *e)
             {"env", required_argument, NULL, OPT_CT},
             {"workdir", required_argument, NULL, OPT_CT},
             {"user", required_argument, NULL, OPT_CT},
+            {"memory-max", required_argument, NULL, OPT_CT},
+            {"pids-max", required_argument, NULL, OPT_CT},
+            {"cpu-max", required_argument, NULL, OPT_CT},
             {NULL, 0, NULL, 0},
     };
     const char *ct_flag = NULL;

@@ -237,3 +237,40 @@ mi_signal_name(int sig, char *buf, int size)
     }
     return buf;
 }
+
+int
+mi_parse_pids_max(const char *s, uint64_t *out, struct mi_err *e)
+{
+    if (strcmp(s, "max") == 0) {
+        *out = UINT64_MAX;
+        return 0;
+    }
+    if (mi_parse_uint(s, 1, UINT64_MAX - 1, out, e) < 0) {
+        return mi_err_set(e, 0, "'%s' is not a number of processes (1 or more, or max)", s);
+    }
+    return 0;
+}
+
+int
+mi_parse_cpu_max(const char *s, char *norm, size_t size, struct mi_err *e)
+{
+    char quota[32] = "";
+    char period[32] = "";
+    size_t nq = strcspn(s, " \t");
+    const char *p = s + nq + strspn(s + nq, " \t");
+    size_t np = strcspn(p, " \t");
+    uint64_t v;
+    bool ok = nq > 0 && nq < sizeof(quota) && np < sizeof(period) && p[np] == '\0';
+
+    if (ok) {
+        memcpy(quota, s, nq);
+        memcpy(period, p, np);
+        ok = strcmp(quota, "max") == 0 || mi_parse_uint(quota, 1000, 1ULL << 50, &v, e) == 0;
+        ok = ok && (np == 0 || mi_parse_uint(period, 1000, 1000000, &v, e) == 0);
+    }
+    if (!ok) {
+        return mi_err_set(e, 0, "'%s' is not QUOTA PERIOD in microseconds (e.g. 50000 100000)", s);
+    }
+    snprintf(norm, size, "%s%s%s", quota, np > 0 ? " " : "", period);
+    return 0;
+}

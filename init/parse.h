@@ -9,6 +9,7 @@
 #define MINIT_PARSE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "init/err.h"
@@ -25,6 +26,14 @@ int mi_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, stru
 
 /* "64M", "1G", "512k", "100" (bytes), base 1024; "max" gives UINT64_MAX. */
 int mi_parse_size(const char *s, uint64_t *out, struct mi_err *e);
+
+/* A pids limit: 1 or more, or "max" (UINT64_MAX). */
+int mi_parse_pids_max(const char *s, uint64_t *out, struct mi_err *e);
+
+/* cgroup v2 cpu.max: "QUOTA PERIOD", "max PERIOD", or QUOTA or max alone,
+ * in microseconds (QUOTA >= 1000, PERIOD 1000 to 1000000), normalised to
+ * one blank between the two into norm (at least 64 bytes). */
+int mi_parse_cpu_max(const char *s, char *norm, size_t size, struct mi_err *e);
 
 /* "TERM", "SIGTERM", "sigterm", "15", "RTMIN+3", "SIGRTMAX-1" into 1..64.
  * With allow_zero, "0" is accepted (meaning "no signal"). */

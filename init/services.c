@@ -268,5 +268,6 @@ init_services_run(const struct init_opts *o, struct sv_config *cfg)
     if (job.control_open) {
         sv_control_close();
     }
+    sv_cgroup_exit();
     return job.status;
 }

@@ -280,6 +280,22 @@ do_clone(const struct ns_spec *s, uint64_t flags, bool *late_cgroup)
     return pid;
 }
 
+/* The v1 mirrors of the container's cgroup (its limits on a hybrid host):
+ * the child is moved in before it is let go, so all it forks counts. */
+static int
+join_more(const struct ns_spec *s, pid_t pid, struct mi_err *e)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+    for (int i = 0; i < s->njoin; i++) {
+        if (sys_write_all(s->join_fds[i], buf, (size_t)n) < 0) {
+            return mi_err_sys(e, "cannot move the container into its v1 cgroups");
+        }
+    }
+    return 0;
+}
+
 static int
 late_join(int cgfd, pid_t pid, struct mi_err *e)
 {
@@ -302,10 +318,11 @@ parent_steps(const struct ns_spec *s, pid_t pid, int sock, bool late, struct mi_
     struct ns_report rep;
     ssize_t n;
 
-    if ((s->userns && write_maps(pid, e) < 0) || (late && late_join(s->cgroup_fd, pid, e) < 0)) {
+    if ((s->userns && write_maps(pid, e) < 0) || (late && late_join(s->cgroup_fd, pid, e) < 0) ||
+        join_more(s, pid, e) < 0) {
         return -1;
     }
-    if ((s->userns || late) && sys_write_all(sock, "g", 1) < 0) {
+    if ((s->userns || late || s->njoin > 0) && sys_write_all(sock, "g", 1) < 0) {
         return mi_err_sys(e, "cannot start the container");
     }
     n = sys_read(sock, &rep, sizeof(rep));
@@ -346,7 +363,7 @@ ns_container_start(const struct ns_spec *s, int *cg2fd, struct mi_err *e)
     }
     if (pid == 0) {
         sys_close(sp[0]);
-        child_main(s, sp[1], s->userns || late, late, cg2fd);
+        child_main(s, sp[1], s->userns || late || s->njoin > 0, late, cg2fd);
         return 0;
     }
     sys_close(sp[1]);

@@ -123,7 +123,9 @@ struct ns_spec {
     bool readonly; /* root read-only */
     struct ns_mount *mounts;
     int nmounts;
-    int cgroup_fd; /* the container's leaf (clone3 CLONE_INTO_CGROUP), -1: none */
+    int cgroup_fd;       /* the container's leaf (clone3 CLONE_INTO_CGROUP), -1: none */
+    const int *join_fds; /* more cgroup.procs (v1 mirrors) the parent moves the */
+    int njoin;           /* child into before it builds anything */
 };
 
 /*

@@ -395,6 +395,27 @@ sv_cgroup_shutdown(void)
 
 static bool payload_ready;
 
+void
+sv_cgroup_exit(void)
+{
+    struct mi_err e = {0};
+
+    if (!cg.active && !payload_ready) {
+        return;
+    }
+    if (cg.active) {
+        ev_io_stop(sv_loop, &cg.io);
+        cg_watch_close(&cg.watch);
+    }
+    if (cg_layout_leave(&cg.lay, &e) < 0) {
+        mi_log(MI_LOG_DEBUG, "cgroups left in place: %s%s%s", e.msg, e.errnum ? ": " : "",
+               e.errnum ? strerror(e.errnum) : "");
+    }
+    cg_root_close(&cg.root);
+    cg.active = false;
+    payload_ready = false;
+}
+
 int
 sv_payload_cgroup(const char *base, struct mi_err *e)
 {
@@ -435,10 +456,17 @@ sv_cgroup_use_mount(int fd)
 }
 
 int
-sv_container_cgroup(const char *base, int *fd, struct mi_err *e)
+sv_container_cgroup(struct sv_ct_cgroup *c, struct mi_err *e)
 {
+    struct cg_limits lim = {c->memory_max, c->pids_max, c->cpu_max};
+    unsigned mask = (c->memory_max ? CG_MASK(CG_CTRL_MEMORY) : 0) |
+                    (c->pids_max ? CG_MASK(CG_CTRL_PIDS) : 0) |
+                    (c->cpu_max ? CG_MASK(CG_CTRL_CPU) : 0);
     char path[CG_PATH_MAX];
 
+    c->fd = -1;
+    c->join_fds = NULL;
+    c->njoin = 0;
     if (cg_discover(&ct.root, e) < 0) {
         cg_root_close(&ct.root);
         return -1;
@@ -449,17 +477,27 @@ sv_container_cgroup(const char *base, int *fd, struct mi_err *e)
         return -1;
     }
     ct.root.mode = CG_MODE_V2;
-    if (strcmp(base, "auto") == 0) {
+    if (strcmp(c->base, "auto") == 0) {
         cg_root_close(&ct.root);
         return mi_err_set(e, 0, "the container's cgroup must be a PATH, not auto");
     }
-    if (cg_resolve_base(ct.root.v2.self, base, false, path, sizeof(path), e) < 0 ||
+    if (cg_resolve_base(ct.root.v2.self, c->base, false, path, sizeof(path), e) < 0 ||
         cg_leaf_open(&ct.leaf, &ct.root, path, e) < 0) {
         cg_root_close(&ct.root);
         return -1;
     }
     ct.open = true;
-    *fd = cg_leaf_clone_fd(&ct.leaf);
+    /* Limits before anything joins: a v1 mirror is joined by the child's
+     * pid from the parent, v2 through CLONE_INTO_CGROUP. A reused cgroup
+     * keeps no old limit (unset ones are reset to max). */
+    if ((mask != 0 && cg_leaf_enable(&ct.leaf, mask, e) < 0) ||
+        cg_set_limits(&ct.leaf, &lim, e) < 0) {
+        sv_container_cgroup_remove();
+        return -1;
+    }
+    c->fd = cg_leaf_clone_fd(&ct.leaf);
+    c->join_fds = ct.leaf.join_fd + 1;
+    c->njoin = ct.leaf.njoin - 1;
     return 0;
 }
 
@@ -478,12 +516,18 @@ sv_container_cgroup_remove(void)
 {
     struct mi_err e = {0};
     struct pollfd p;
+    struct cg_stats st;
     bool populated = true;
     bool frozen;
 
     if (!ct.open) {
         return;
     }
+    if (cg_stats(&ct.leaf, &st, &e) == 0 && st.has_oom && st.oom_kills > 0) {
+        mi_log(MI_LOG_WARNING, "the OOM killer killed %llu process%s in the container's cgroup",
+               (unsigned long long)st.oom_kills, st.oom_kills == 1 ? "" : "es");
+    }
+    mi_err_clear(&e);
     /* The container's PID 1 is gone, so its namespace is empty; anything
      * left was put there from outside. Bounded: 5 s of events. */
     if (cg_events(&ct.leaf, &populated, &frozen, &e) == 0 && populated) {

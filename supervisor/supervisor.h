@@ -47,10 +47,22 @@ const struct sv_payload *sv_payload(void);
  * writable cgroup2 mount, instead of the read-only /sys/fs/cgroup. */
 void sv_cgroup_use_mount(int fd);
 
+/* The container's cgroup: what the host asks for, and what it gets. */
+struct sv_ct_cgroup {
+    const char *base;    /* relative to the cgroup2 root */
+    uint64_t memory_max; /* limits of the whole container; 0: none */
+    uint64_t pids_max;   /* UINT64_MAX: "max" */
+    const char *cpu_max; /* "QUOTA PERIOD", NULL: none */
+    int fd;              /* out: directory fd for clone3's CLONE_INTO_CGROUP */
+    const int *join_fds; /* out: cgroup.procs of v1 mirrors the limits needed */
+    int njoin;
+};
+
 /* On the host, before the container is built: creates the container's
- * cgroup `base` (relative to the cgroup2 root) and returns in *fd its
- * directory fd for clone3's CLONE_INTO_CGROUP. -1 with *e. */
-int sv_container_cgroup(const char *base, int *fd, struct mi_err *e);
+ * cgroup, enables and writes its limits (through v1 where the controller
+ * lives there, as runc does), and fills the outputs. -1 with *e, naming
+ * the controller and the file it needed when a limit cannot be had. */
+int sv_container_cgroup(struct sv_ct_cgroup *c, struct mi_err *e);
 
 /* On the host, once the container is gone: kills what is left in its
  * cgroup and removes it with every child cgroup. No-op without one. */
@@ -84,6 +96,12 @@ pid_t sv_spawn(const struct sv_exec *x, struct mi_err *e);
  * base/payload, which the program joins when x->payload_cgroup. -1 with
  * *e (the reason) when no usable hierarchy exists. */
 int sv_payload_cgroup(const char *base, struct mi_err *e);
+
+/* At job 2's exit, once the services are down: leaves its cgroup layout
+ * and removes what is empty of it, v1 mirrors included, so that a run on
+ * a host leaves no litter. Best effort; logs at debug. (Not job 1: it
+ * closes every fd but 0-2 once the program runs, these included.) */
+void sv_cgroup_exit(void);
 
 /* ---- the service model (what the config file says) ----------------- */
 

@@ -60,10 +60,23 @@ def _try_rmdir(d):
         return False
 
 
+def v1_selves():
+    """This process's cgroup in each v1 hierarchy: minit puts its v1
+    mirrors under its own v1 cgroup when its v2 cgroup is the root."""
+    out = {""}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if ctrls:
+                out.add(path.lstrip("/"))
+    return out
+
+
 def cleanup():
     rmtree_cgroup(os.path.join(MNT, BASE))
     for v in V1:
-        rmtree_cgroup(os.path.join(v, BASE))
+        for self_path in v1_selves():
+            rmtree_cgroup(os.path.join(v, self_path, BASE))
 
 
 def cpu(s, name):
@@ -171,6 +184,10 @@ autorestart = false
         ok(st["last_exit"] == 137 and st.get("last_exit_oom"), "OOM kill reported in status", st)
         ok(s.wait_text("OOM killer", stream="err"), "OOM kill logged")
         eq(s.stop(timeout=30), 0, "minit survives and shuts down")
+        left = [p for p in [os.path.join(MNT, BASE)] +
+                [os.path.join(v, sp, BASE) for v in V1 for sp in v1_selves()]
+                if os.path.exists(p)]
+        eq(left, [], "minit removed its cgroups at exit, v1 mirrors included")
     finally:
         s.close()
 

@@ -12,8 +12,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lib import (HELPER, MINIT, ROOT, Minit, done, eq, ok, on_pty, run, skip,  # noqa: E402
-                 wait_until)
+from lib import (HELPER, MINIT, ROOT, Minit, children, done, eq, ok, on_pty, run,  # noqa: E402
+                 skip, wait_until)
 
 ROOTFS = os.environ.get("ROOTFS") or os.path.abspath("build/rootfs")
 DOCKER_CAPS = 0xa80425fb
@@ -265,6 +265,101 @@ finally:
         subprocess.run(["sh", "-c", f"echo 1 > {cg2}/{CG_BASE}/cgroup.kill; "
                         f"find {cg2}/{CG_BASE} -depth -type d -exec rmdir {{}} \\;"],
                        timeout=10)
+
+# Limits of the whole container, in its cgroup: v2 where the host has the
+# controller there, else (this hybrid host: memory, pids, cpu) v1 mirrors
+# that the container's PID 1 joins before it is let go.
+CG_LIM = CG_BASE + "-lim"
+
+
+def host_cgroup_file(pid, ctrl, name):
+    """The host's path of file `name` of process pid's cgroup for ctrl: v2
+    when ctrl is enabled there (the file exists), else its v1 hierarchy."""
+    paths, mounts = {}, {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            num, ctrls, path = line.rstrip("\n").split(":", 2)
+            for c in ctrls.split(",") if ctrls else ["v2"]:
+                paths[c] = path
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, post = line.split(" - ")
+            fs, _, opts = post.split()[:3]
+            if fs == "cgroup2":
+                mounts.setdefault("v2", pre.split()[4])
+            elif fs == "cgroup":
+                for c in opts.split(","):
+                    mounts.setdefault(c, pre.split()[4])
+    for key in ("v2", ctrl):
+        if key in mounts and key in paths:
+            f = os.path.join(mounts[key], paths[key].lstrip("/"), name[key == ctrl])
+            if os.path.exists(f):
+                return f
+    return None
+
+
+def remove_cgroup_everywhere(name):
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, post = line.split(" - ")
+            if post.startswith("cgroup"):
+                subprocess.run(["sh", "-c", f"find {pre.split()[4]} -depth -type d "
+                                f"-name '{name}*' -exec rmdir {{}} + 2>/dev/null"], timeout=10)
+
+
+L = rootfs_copy("limits")
+try:
+    m = Minit(["--new-container", L, "--cgroup", CG_LIM, "--pids-max", "20",
+               "--cpu-max", "20000 100000", "--", "/bin/minit-helper", "forkbomb", "100"],
+              pid1=False)
+    line = m.expect("forked", 30)
+    ok(line is not None and int(line.split()[1]) <= 19 and int(line.split()[3]) >= 81,
+       "--pids-max 20: a fork bomb in the container runs into it", line)
+    kids = children(m.pid)
+    f = host_cgroup_file(kids[0], "cpu", ("cpu.max", "cpu.cfs_quota_us")) if kids else None
+    if f is None:
+        skip("--cpu-max on the host", "no cpu controller found")
+    else:
+        with open(f) as fh:
+            got = fh.read().split()
+        ok(got[0] == "20000", f"--cpu-max 20000 100000: {f} says {got}")
+    f = host_cgroup_file(kids[0], "pids", ("pids.max", "pids.max")) if kids else None
+    if f is not None:
+        with open(f) as fh:
+            eq(fh.read().strip(), "20", "pids.max of the container's cgroup")
+    m.signal(signal.SIGTERM)
+    eq(m.wait(20), 143, "the fork bomb's container ends with SIGTERM: 143")
+    ok(f is None or not os.path.exists(os.path.dirname(f)), "its cgroup (v1 mirror too) removed")
+
+    r = ct([L, "--cgroup", CG_LIM, "--memory-max", "32M"],
+           ["/bin/sh", "-c", 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}'],
+           timeout=60)
+    ok(r.rc == 137 and "OOM killer killed" in r.err,
+       "--memory-max 32M: the hog is OOM-killed, 137, and the monitor says so", r)
+
+    with open(os.path.join(work, "lim.ini"), "w") as fh:
+        fh.write(f"[container]\ncgroup = {CG_LIM}\npids_max = 5\n"
+                 "[service:bomb]\ncommand = /bin/minit-helper forkbomb 20\n")
+    m = Minit(["--new-container", L, "-c", os.path.join(work, "lim.ini")], pid1=False)
+    line = m.expect("bomb | forked", 30)
+    ok(line is not None and int(line.split()[3]) <= 3,
+       "[container] pids_max = 5 holds for the services inside (minit counts too)", line)
+    m.signal(signal.SIGTERM)
+    eq(m.wait(20), 0, "the services' container shuts down: 0")
+
+    r = ct([L, "--memory-max", "64M"], ["/bin/true"])
+    ok(r.rc == 2 and "--memory-max needs --cgroup" in r.err, "a limit without --cgroup: 2", r)
+    r = ct([L, "--cgroup", CG_LIM, "--pids-max", "lots"], ["/bin/true"])
+    ok(r.rc == 2 and "--pids-max lots" in r.err, "a bad --pids-max: 2 naming it", r)
+    r = ct([L, "--cgroup", CG_LIM, "--cpu-max", "10 20"], ["/bin/true"])
+    ok(r.rc == 2 and "--cpu-max" in r.err, "a bad --cpu-max: 2 naming it", r)
+    with open(os.path.join(work, "badlim.ini"), "w") as fh:
+        fh.write("[container]\nmemory_max = lots\n[service:x]\ncommand = true\n")
+    r = run(["--new-container", L, "-n", "-c", os.path.join(work, "badlim.ini")], pid1=False)
+    ok(r.rc == 2 and "badlim.ini:2" in r.err and "memory_max" in r.err,
+       "a bad [container] memory_max: 2 naming FILE:LINE", r)
+finally:
+    remove_cgroup_everywhere(CG_LIM)
 
 r = run(["--new-container", S, "-n", "-c", cfg], pid1=False)
 ok(r.rc == 0 and "ok" in r.out, "-n validates the config and the container options", r)

@@ -2,6 +2,7 @@
 /* Unit tests: the shared value parsers (init/parse.c). */
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "init/parse.h"
 #include "tests/tap.h"
@@ -90,6 +91,33 @@ test_sizes(void)
 }
 
 static void
+test_limits(void)
+{
+    struct mi_err e = {0};
+    char norm[64];
+    uint64_t v;
+
+    TAP_OK(mi_parse_pids_max("20", &v, &e) == 0 && v == 20, "pids 20");
+    TAP_OK(mi_parse_pids_max("max", &v, &e) == 0 && v == UINT64_MAX, "pids max");
+    CHECK_INT(mi_parse_pids_max("0", &v, &e), -1, "pids 0 rejected");
+    CHECK_INT(mi_parse_pids_max("lots", &v, &e), -1, "pids lots rejected");
+    TAP_OK(mi_parse_cpu_max("50000", norm, sizeof(norm), &e) == 0 && strcmp(norm, "50000") == 0,
+           "cpu 50000");
+    TAP_OK(mi_parse_cpu_max("50000 \t 100000", norm, sizeof(norm), &e) == 0 &&
+                   strcmp(norm, "50000 100000") == 0,
+           "cpu QUOTA PERIOD, normalised");
+    TAP_OK(mi_parse_cpu_max("max 200000", norm, sizeof(norm), &e) == 0 &&
+                   strcmp(norm, "max 200000") == 0,
+           "cpu max PERIOD");
+    CHECK_INT(mi_parse_cpu_max("999", norm, sizeof(norm), &e), -1, "quota under 1000 rejected");
+    CHECK_INT(mi_parse_cpu_max("5000 2000000", norm, sizeof(norm), &e), -1,
+              "period over 1 s rejected");
+    CHECK_INT(mi_parse_cpu_max("5000 100000 7", norm, sizeof(norm), &e), -1,
+              "a third word rejected");
+    CHECK_INT(mi_parse_cpu_max("", norm, sizeof(norm), &e), -1, "empty rejected");
+}
+
+static void
 test_signals(void)
 {
     struct mi_err e = {0};
@@ -127,6 +155,7 @@ main(void)
     test_bools();
     test_uints();
     test_sizes();
+    test_limits();
     test_signals();
     return done_testing();
 }
