@@ -352,6 +352,16 @@ int cg_layout_destroy(struct cg_layout *lay, struct mi_err *e);
  */
 int cg_layout_leave(struct cg_layout *lay, struct mi_err *e);
 
+/*
+ * For a caller that has closed every fd of its own since cg_layout_create()
+ * (job 1 closes all but 0-2 once the program runs): forgets the stale fds
+ * of *lay and *r without closing them, discovers *r again (keeping the
+ * cgroup the caller was found in, not L/init where it is now), and reopens
+ * each leaf's directory by its path, enough for cg_layout_leave(). Returns
+ * 0, or -1 with *e (then nothing is open).
+ */
+int cg_layout_reopen(struct cg_layout *lay, struct cg_root *r, struct mi_err *e);
+
 /* Closes every leaf of the layout; removes nothing. */
 void cg_layout_close(struct cg_layout *lay);
 

@@ -200,6 +200,41 @@ cg_layout_create(struct cg_layout *lay, const struct cg_root *r, const char *bas
 }
 
 int
+cg_layout_reopen(struct cg_layout *lay, struct cg_root *r, struct mi_err *e)
+{
+    struct cg_leaf *ls[] = {&lay->base, &lay->init, &lay->services, &lay->payload};
+    char self[CG_PATH_MAX];
+    enum cg_mode mode = r->mode;
+
+    snprintf(self, sizeof(self), "%s", r->v2.self);
+    if (cg_discover(r, e) < 0) {
+        cg_root_close(r);
+        for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++) {
+            cg_leaf_reset(ls[i], NULL);
+        }
+        return -1;
+    }
+    snprintf(r->v2.self, sizeof(r->v2.self), "%s", self);
+    r->mode = mode;
+    for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++) {
+        struct cg_leaf *l = ls[i];
+        char path[CG_PATH_MAX];
+        bool keep = l->keep;
+        bool was_open = l->dirfd >= 0;
+
+        snprintf(path, sizeof(path), "%s", l->path);
+        cg_leaf_reset(l, r);
+        if (!was_open || l->hier == NULL || l->hier->fd < 0) {
+            continue;
+        }
+        snprintf(l->path, sizeof(l->path), "%s", path);
+        l->keep = keep;
+        l->dirfd = cg_openat(l->hier->fd, path[0] != '\0' ? path : ".", O_PATH | O_DIRECTORY);
+    }
+    return 0;
+}
+
+int
 cg_layout_leave(struct cg_layout *lay, struct mi_err *e)
 {
     const struct cg_hier *h = lay->init.hier;

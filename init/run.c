@@ -130,6 +130,7 @@ init_run_program(struct init_opts *o, int pending_sig)
     struct sv_exec x = {.argv = o->argv, .envp = environ, .own_pgroup = true};
     struct ev_loop *loop;
     struct mi_err e = {0};
+    int status;
     pid_t pid;
 
     /* Hand the terminal to the program's group only when minit holds it:
@@ -162,5 +163,7 @@ init_run_program(struct init_opts *o, int pending_sig)
     if (loop == NULL) {
         return 125;
     }
-    return init_pid1_run(loop, o, pid, pending_sig);
+    status = init_pid1_run(loop, o, pid, pending_sig);
+    sv_payload_cgroup_exit();
+    return status;
 }

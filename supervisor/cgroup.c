@@ -435,6 +435,22 @@ sv_payload_cgroup(const char *base, struct mi_err *e)
     return 0;
 }
 
+void
+sv_payload_cgroup_exit(void)
+{
+    struct mi_err e = {0};
+
+    if (!payload_ready) {
+        return;
+    }
+    payload_ready = false;
+    if (cg_layout_reopen(&cg.lay, &cg.root, &e) < 0 || cg_layout_leave(&cg.lay, &e) < 0) {
+        mi_log(MI_LOG_DEBUG, "cgroups left in place: %s%s%s", e.msg, e.errnum ? ": " : "",
+               e.errnum ? strerror(e.errnum) : "");
+    }
+    cg_root_close(&cg.root);
+}
+
 const struct cg_leaf *
 sv_cgroup_payload(void)
 {

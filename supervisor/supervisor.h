@@ -99,9 +99,12 @@ int sv_payload_cgroup(const char *base, struct mi_err *e);
 
 /* At job 2's exit, once the services are down: leaves its cgroup layout
  * and removes what is empty of it, v1 mirrors included, so that a run on
- * a host leaves no litter. Best effort; logs at debug. (Not job 1: it
- * closes every fd but 0-2 once the program runs, these included.) */
+ * a host leaves no litter. Best effort; logs at debug. */
 void sv_cgroup_exit(void);
+
+/* The same at job 1's exit, whose cgroup fds were closed with all the
+ * others once the program ran: the layout is found again by its paths. */
+void sv_payload_cgroup_exit(void);
 
 /* ---- the service model (what the config file says) ----------------- */
 

@@ -198,6 +198,7 @@ autorestart = false
     eq(r.out.split(), [f"0::/{BASE}/payload", f"0::/{BASE}/init"],
        "job 1 --cgroup: the program in payload, minit in init")
     eq(r.rc, 0, "job 1 --cgroup: exit status")
+    ok(not os.path.exists(os.path.join(MNT, BASE)), "job 1 removed its cgroups at exit")
 
     # Without cgroups: pause says why, exits 1; services run as before.
     s = Services("""
